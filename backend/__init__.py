@@ -1,0 +1,1 @@
+"""Everything that touches a model: specs, loading, scoring, sampling, the run store."""

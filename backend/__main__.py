@@ -1,0 +1,84 @@
+"""Headless CLI.
+
+  python -m backend score --model-a SPEC --model-b SPEC --input FILE --out OUT.parquet
+      [--split none|line|paragraph] [--text-column text] [--top-k 5] [--window N] [--stride N]
+
+Writes the token table of both models (column model = a|b) to OUT.parquet and
+the word-aligned table to OUT.words.parquet. Progress goes to stderr. Bad input
+exits non-zero with one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m backend", description="Duet: score texts with two models.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    score = commands.add_parser("score", help="score a corpus with model A and model B")
+    score.add_argument("--model-a", default="smollm2-135m", help="model spec (see backend/specs.py)")
+    score.add_argument("--model-b", default="gemma3-270m")
+    score.add_argument("--input", required=True, help=".txt, .md, .csv or .jsonl")
+    score.add_argument("--out", required=True, help="OUT.parquet (words go to OUT.words.parquet)")
+    score.add_argument("--split", default="none", choices=["none", "line", "paragraph"], help="for .txt input")
+    score.add_argument("--text-column", default="text", help="for .csv and .jsonl input")
+    score.add_argument("--top-k", type=int, default=5)
+    score.add_argument("--window", type=int, default=None)
+    score.add_argument("--stride", type=int, default=None)
+    args = parser.parse_args(argv)
+    try:
+        return _score(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # one clear line, never a traceback
+        from backend.errors import user_message
+
+        print(f"error: {user_message(error)}", file=sys.stderr)
+        return 1
+
+
+def _score(args) -> int:
+    from tqdm import tqdm
+
+    from backend.inputs import check_texts, read_texts
+    from backend.loading import load_model
+    from backend.pair import score_pair
+    from backend.scoring import ScoreSettings
+    from backend.specs import ModelSpec
+
+    path = Path(args.input)
+    if not path.is_file():
+        raise FileNotFoundError(f"no input file at {path}")
+    texts = check_texts(read_texts(path.read_bytes(), path.name, args.split, args.text_column))
+    out = Path(args.out)
+    if out.suffix != ".parquet":
+        raise ValueError(f"--out must end in .parquet, got {out.name}")
+    specs = ModelSpec.parse(args.model_a), ModelSpec.parse(args.model_b)
+    settings = ScoreSettings(top_k=args.top_k, window=args.window, stride=args.stride)
+    say = lambda message: print(message, file=sys.stderr)  # noqa: E731
+    loaded = [load_model(spec, progress=say) for spec in specs]
+    bars: dict[str, tqdm] = {}
+
+    def progress(model: str, done: int, total: int) -> None:
+        bar = bars.setdefault(model, tqdm(total=total, desc=f"model {model}", unit="tok", file=sys.stderr))
+        bar.update(done - bar.n)
+
+    result = score_pair(loaded[0], loaded[1], texts, settings, progress)
+    for bar in bars.values():
+        bar.close()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result.tokens.to_parquet(out, index=False)
+    words_path = out.with_suffix(".words.parquet")
+    result.words.to_parquet(words_path, index=False)
+    n_windows = int((result.tokens["context_tokens"] < result.tokens["position"]).sum())
+    note = f"; {n_windows} tokens scored in sliding windows" if n_windows else ""
+    say(f"scored {len(texts)} text(s): {len(result.tokens)} token rows -> {out}, {len(result.words)} words -> {words_path}{note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

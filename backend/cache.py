@@ -1,0 +1,24 @@
+"""The app's model cache: the only backend module that imports streamlit.
+
+Loaded models are resources: one per process per ModelSpec string, shared by
+every browser session (each LoadedModel carries a lock around model calls).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from backend.loading import LoadedModel, load_model
+from backend.specs import ModelSpec
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def _load(spec_key: str) -> LoadedModel:
+    return load_model(ModelSpec.parse(spec_key))
+
+
+def get_model(spec: ModelSpec, progress=None) -> LoadedModel:
+    """The loaded model for spec, loading it (with progress messages) the first time."""
+    if progress is not None:
+        progress(f"Loading {spec.label}…")
+    return _load(str(spec))

@@ -1,0 +1,96 @@
+"""Next-token statistics from hidden states, computed through the output head in chunks.
+
+A float32 [positions, vocab] logits tensor for Gemma's 262,144-token vocabulary
+is 1 MiB per position; at batch 64 x 512 tokens that is 32 GiB, times the
+temporaries of log_softmax. So the head runs on a chunk of positions at a
+time, and only per-position statistics (a few floats and the top-k) leave it.
+Head maths is float32 whatever the model's dtype.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+DEFAULT_CHUNK_BYTES = 256 * 2**20  # float32 logits per chunk; the temporaries about triple it
+
+
+@dataclasses.dataclass
+class Head:
+    """The output head of a model, prepared once per scoring call."""
+
+    module: torch.nn.Module
+    weight: torch.Tensor | None  # float32 copy of a plain Linear head, else None
+    bias: torch.Tensor | None
+    softcap: float | None  # Gemma 2 style final logit soft-capping
+    scale: float  # multiplier on logits (Cohere logit_scale, Granite 1/logits_scaling)
+
+    @classmethod
+    def of(cls, model) -> "Head":
+        module = model.get_output_embeddings()
+        config = model.config
+        weight = bias = None
+        if type(module) is torch.nn.Linear:
+            weight = module.weight.detach().float()
+            bias = None if module.bias is None else module.bias.detach().float()
+        scale = float(getattr(config, "logit_scale", None) or 1.0)
+        if getattr(config, "logits_scaling", None):
+            scale /= float(config.logits_scaling)
+        softcap = getattr(config, "final_logit_softcapping", None)
+        return cls(module, weight, bias, float(softcap) if softcap else None, scale)
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.module.weight.shape[0]) if self.weight is None else int(self.weight.shape[0])
+
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """[n, d] hidden states -> [n, vocab] float32 logits."""
+        if self.weight is not None:
+            out = torch.nn.functional.linear(hidden.float(), self.weight, self.bias)
+        else:  # quantised or custom heads: let the module do its own maths
+            out = self.module(hidden).float()
+        if self.scale != 1.0:
+            out = out * self.scale
+        if self.softcap is not None:
+            out = torch.tanh(out / self.softcap) * self.softcap
+        return out
+
+
+@dataclasses.dataclass
+class PositionStats:
+    logprob: torch.Tensor  # [n] nats
+    entropy: torch.Tensor  # [n] nats
+    rank: torch.Tensor  # [n] 1 + number of strictly higher logits (ties get the best rank)
+    topk_logprobs: torch.Tensor  # [n, k] nats, best first
+    topk_ids: torch.Tensor  # [n, k]
+
+
+def chunk_size(vocab_size: int, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> int:
+    return max(1, chunk_bytes // (4 * vocab_size))
+
+
+def position_stats(head: Head, hidden: torch.Tensor, targets: torch.Tensor, top_k: int, chunk_positions: int) -> PositionStats:
+    """Statistics of p(. | context) at each of n positions, and of the target token under it.
+
+    hidden: [n, d], the state at the position *before* each target (the shift
+    is the caller's). targets: [n] token ids.
+    """
+    parts = []
+    for start in range(0, hidden.shape[0], chunk_positions):
+        logits = head.logits(hidden[start : start + chunk_positions])
+        parts.append(_logit_stats(logits, targets[start : start + chunk_positions].to(logits.device), top_k))
+    if not parts:
+        empty = torch.empty(0, device=hidden.device)
+        return PositionStats(empty, empty, empty.long(), empty.view(0, top_k), empty.view(0, top_k).long())
+    return PositionStats(*(torch.cat(column) for column in zip(*parts)))
+
+
+def _logit_stats(logits: torch.Tensor, targets: torch.Tensor, top_k: int):
+    lse = torch.logsumexp(logits, dim=-1)
+    target_logit = logits.gather(1, targets[:, None]).squeeze(1)
+    # H = -sum p log p = lse - sum p * logit, with p = softmax(logits)
+    entropy = lse - (torch.softmax(logits, dim=-1) * logits).sum(-1)
+    rank = (logits > target_logit[:, None]).sum(-1) + 1
+    top_values, top_ids = logits.topk(min(top_k, logits.shape[-1]), dim=-1)
+    return target_logit - lse, entropy, rank, top_values - lse[:, None], top_ids

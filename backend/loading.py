@@ -1,0 +1,235 @@
+"""Load a ModelSpec into a model + tokenizer, through the same path for every source.
+
+GGUF files are dequantised by transformers at load time, which is slow (about
+40 s for SmolLM2 and 120 s for Gemma on 2 cores). The first load saves the
+result as safetensors under the cache folder; later loads, in any process,
+read that and take seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import shutil
+import threading
+import uuid
+from pathlib import Path
+from typing import Callable
+
+from backend.cache_dir import model_cache_dir
+from backend.specs import ModelSpec
+
+Progress = Callable[[str], None]
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tokenizer_config.json")
+SAFE_WEIGHTS = (".safetensors", ".gguf")
+PICKLE_WEIGHTS = (".bin", ".pt", ".pth", ".ckpt")
+
+
+class ModelLoadError(RuntimeError):
+    """A model that cannot be loaded; the message is meant for the user, in one line."""
+
+
+@dataclasses.dataclass
+class LoadedModel:
+    spec: ModelSpec  # resolved: concrete device and dtype
+    model: object
+    tokenizer: object
+    # One lock around model calls: two browser sessions may share this object.
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def device(self) -> str:
+        return self.spec.device
+
+    @property
+    def max_context(self) -> int:
+        config = self.model.config
+        for name in ("max_position_embeddings", "n_positions", "max_sequence_length"):
+            value = getattr(config, name, None)
+            if isinstance(value, int) and value > 0:
+                return value
+        return 2048
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.model.get_output_embeddings().weight.shape[0])
+
+
+def _say(progress: Progress | None, message: str) -> None:
+    if progress is not None:
+        progress(message)
+
+
+def load_model(spec: ModelSpec, progress: Progress | None = None) -> LoadedModel:
+    """Load and prepare a model. Raises ModelLoadError with a one-line reason."""
+    import torch
+
+    resolved = spec.resolved(torch.cuda.is_available())
+    if resolved.device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelLoadError(f"{spec.label}: device {resolved.device} asked for, but no CUDA GPU is available")
+    folder, revision = _materialise(resolved, progress)
+    _say(progress, f"Loading {spec.label} ({resolved.dtype}, {resolved.device})")
+    model, tokenizer = _from_pretrained(folder, resolved, revision)
+    if resolved.variant == "int8":
+        from backend.variants import quantize_int8
+
+        _say(progress, f"Quantising {spec.label} to int8")
+        model = quantize_int8(model)
+    elif resolved.variant == "prune":
+        from backend.variants import prune_magnitude
+
+        _say(progress, f"Pruning {spec.label} to {resolved.sparsity:.0%} sparsity")
+        prune_magnitude(model, resolved.sparsity)
+    model.eval()
+    return LoadedModel(spec=resolved, model=model, tokenizer=tokenizer)
+
+
+def _materialise(spec: ModelSpec, progress: Progress | None) -> tuple[str, str | None]:
+    """A folder from_pretrained can read (or a hub id), and the revision to ask for."""
+    if spec.kind == "embedded":
+        from backend.embedded import locate_gguf
+
+        _say(progress, f"Locating embedded model {spec.source}")
+        return _gguf_to_safetensors(locate_gguf(spec.source), progress), None
+    if spec.kind == "gguf":
+        path = Path(spec.source).expanduser()
+        if not path.is_file():
+            raise ModelLoadError(f"no GGUF file at {spec.source}")
+        return _gguf_to_safetensors(path, progress), None
+    if spec.kind == "folder":
+        return _check_folder(Path(spec.source).expanduser(), spec), None
+    _check_hub_reachable(spec)
+    return spec.source, spec.revision
+
+
+def _check_hub_reachable(spec: ModelSpec) -> None:
+    """Fail in seconds, not after a minute of retries, when the hub cannot be reached.
+
+    A model already in the local hub cache loads offline, so only probe when it is not.
+    """
+    import socket
+
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    cached = try_to_load_from_cache(spec.source, "config.json", revision=spec.revision)
+    if isinstance(cached, str):
+        return
+    unreachable = ModelLoadError(
+        f"could not load {spec.source!r} from the Hugging Face hub: the hub is unreachable from this "
+        "machine and the model is not in the local cache"
+    )
+    if constants.HF_HUB_OFFLINE:
+        raise unreachable
+    host = constants.ENDPOINT.split("://", 1)[-1].split("/", 1)[0]
+    try:
+        socket.create_connection((host, 443), timeout=3).close()
+    except OSError:
+        raise unreachable from None
+
+
+def _check_folder(folder: Path, spec: ModelSpec) -> str:
+    if not folder.is_dir():
+        raise ModelLoadError(f"no model folder at {folder}")
+    names = {p.name for p in folder.iterdir()}
+    if not any(n.endswith(SAFE_WEIGHTS + PICKLE_WEIGHTS) for n in names):
+        raise ModelLoadError(f"{folder} holds no model weights (.safetensors, or .bin with allow_pickle)")
+    if not any(n.endswith(SAFE_WEIGHTS) for n in names) and not spec.allow_pickle:
+        raise ModelLoadError(
+            f"{folder} has only pickle weights (.bin/.pt), which can run code when loaded; "
+            "turn on allow_pickle if you trust them"
+        )
+    if not names.intersection(TOKENIZER_FILES):
+        raise ModelLoadError(f"{folder} has weights but no tokenizer (tokenizer.json or tokenizer_config.json)")
+    return str(folder)
+
+
+def _gguf_to_safetensors(gguf: Path, progress: Progress | None) -> str:
+    """Dequantise a GGUF file once into a safetensors folder under the cache; return that folder."""
+    stat = gguf.stat()
+    key = hashlib.sha256(f"{gguf.resolve()}|{stat.st_size}|{int(stat.st_mtime)}".encode()).hexdigest()[:16]
+    target = model_cache_dir() / f"{gguf.stem}-{key}"
+    if (target / "config.json").is_file():
+        return str(target)
+    _check_gguf_header(gguf)
+    _say(progress, f"First load of {gguf.name}: dequantising GGUF (a minute or two; cached afterwards)")
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    import torch
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    except Exception as error:  # gguf raises many kinds on a damaged file
+        raise ModelLoadError(f"could not read GGUF file {gguf}: {_first_line(error)}") from error
+    _say(progress, f"Saving {gguf.name} as safetensors in {target.parent}")
+    # Write to a private folder, then rename: a crash leaves no half-written cache entry.
+    tmp = target.parent / f".tmp-{uuid.uuid4().hex}"
+    tmp.mkdir(parents=True)
+    # The weights are plain float32 tensors now; drop the GGUF "quantizer" marker,
+    # which would otherwise make save_pretrained refuse.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    try:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        os.replace(tmp, target)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (target / "config.json").is_file():
+            raise
+    return str(target)
+
+
+def _check_gguf_header(path: Path) -> None:
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    if magic != b"GGUF":
+        raise ModelLoadError(f"{path} is not a GGUF file (bad magic bytes {magic!r})")
+
+
+def _from_pretrained(source: str, spec: ModelSpec, revision: str | None):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    dtype = getattr(torch, spec.dtype)
+    kwargs = dict(revision=revision, trust_remote_code=spec.trust_remote_code)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(
+            source,
+            dtype=dtype,
+            use_safetensors=None if spec.allow_pickle else True,
+            **kwargs,
+        )
+    except ModelLoadError:
+        raise
+    except Exception as error:
+        raise ModelLoadError(_explain_load_error(source, spec, error)) from error
+    if not getattr(tokenizer, "is_fast", False):
+        raise ModelLoadError(f"{spec.label}: Duet needs a fast tokenizer (for exact character offsets)")
+    return model.to(spec.device), tokenizer
+
+
+def _explain_load_error(source: str, spec: ModelSpec, error: Exception) -> str:
+    text = str(error)
+    lowered = text.lower()
+    if spec.kind == "hub":
+        if any(s in lowered for s in ("offline", "connect", "resolve", "network", "cannot find the requested files")):
+            return (
+                f"could not load {source!r} from the Hugging Face hub: the hub is unreachable from this "
+                "machine and the model is not in the local cache"
+            )
+        if "not a valid model identifier" in lowered or "repository not found" in lowered or "404" in lowered:
+            return f"unknown model {source!r}: no such model on the Hugging Face hub (and not a local path)"
+        if "trust_remote_code" in lowered:
+            return f"{source!r} needs custom code from its repository; turn on trust_remote_code if you trust it"
+    if "safetensors" in lowered and not spec.allow_pickle:
+        return f"{source}: no safetensors weights; turn on allow_pickle to load pickle checkpoints you trust"
+    return f"could not load {spec.label}: {_first_line(error)}"
+
+
+def _first_line(error: Exception) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return (lines[0] if lines else type(error).__name__)[:300]
