@@ -1,0 +1,1 @@
+"""Streamlit helpers shared by the pages (sidebar state, progress, exports). UI only: no maths, no torch."""
