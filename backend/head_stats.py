@@ -42,7 +42,7 @@ class Head:
 
     @property
     def vocab_size(self) -> int:
-        return int(self.module.weight.shape[0]) if self.weight is None else int(self.weight.shape[0])
+        return head_vocab_size(self.module)
 
     def logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """[n, d] hidden states -> [n, vocab] float32 logits."""
@@ -55,6 +55,12 @@ class Head:
         if self.softcap is not None:
             out = torch.tanh(out / self.softcap) * self.softcap
         return out
+
+
+def head_vocab_size(module) -> int:
+    """Rows of the output head; quantised Linear layers expose out_features, not a weight tensor."""
+    out_features = getattr(module, "out_features", None)
+    return int(out_features) if out_features else int(module.weight.shape[0])
 
 
 @dataclasses.dataclass

@@ -54,7 +54,9 @@ class LoadedModel:
 
     @property
     def vocab_size(self) -> int:
-        return int(self.model.get_output_embeddings().weight.shape[0])
+        from backend.head_stats import head_vocab_size
+
+        return head_vocab_size(self.model.get_output_embeddings())
 
 
 def _say(progress: Progress | None, message: str) -> None:

@@ -69,9 +69,13 @@ def _run_batches(loaded, head, rows: list[Row], batch_tokens: int, chunk: int, t
     total = sum(len(r.scored()[0]) for r in rows)
     done = 0
     queue = batches_by_length(rows, batch_tokens)
+    max_rows = max((len(b) for b in queue), default=1)  # lowered on out-of-memory, for the rest of the call
     results = []
     while queue:
         batch = queue.pop(0)
+        if len(batch) > max_rows:  # an earlier batch of this size did not fit
+            queue[:0] = [batch[i : i + max_rows] for i in range(0, len(batch), max_rows)]
+            continue
         try:
             results.append(_score_batch(loaded, head, [rows[i] for i in batch], chunk, top_k))
         except Exception as error:  # noqa: BLE001 - only out-of-memory is handled
@@ -80,9 +84,11 @@ def _run_batches(loaded, head, rows: list[Row], batch_tokens: int, chunk: int, t
             if loaded.device.startswith("cuda"):
                 torch.cuda.empty_cache()
             if len(batch) == 1:
-                raise OutOfMemory(f"{loaded.spec.label}: one window of {len(rows[batch[0]])} tokens does not fit in memory; lower the window") from error
-            half = len(batch) // 2
-            queue[:0] = [batch[:half], batch[half:]]
+                raise OutOfMemory(
+                    f"{loaded.spec.label}: one window of {len(rows[batch[0]])} tokens does not fit in memory; lower the window"
+                ) from error
+            max_rows = len(batch) // 2
+            queue.insert(0, batch)
             continue
         done += len(results[-1][0])
         if progress is not None:

@@ -1,0 +1,33 @@
+import pytest
+
+from backend.specs import ModelSpec, SpecError
+
+
+def test_string_form_round_trips_and_is_canonical():
+    spec = ModelSpec("org/model", revision="abc", variant="prune", sparsity=0.5, trust_remote_code=True)
+    text = str(spec)
+    assert text == "org/model?revision=abc&sparsity=0.5&trust_remote_code=1&variant=prune"
+    assert ModelSpec.parse(text) == spec
+    assert str(ModelSpec("smollm2-135m")) == "smollm2-135m"
+
+
+def test_kinds(tmp_path):
+    assert ModelSpec("gemma3-270m").kind == "embedded"
+    assert ModelSpec("/x/model.gguf").kind == "gguf"
+    assert ModelSpec(str(tmp_path)).kind == "folder"
+    assert ModelSpec("HuggingFaceTB/SmolLM2-135M").kind == "hub"
+
+
+def test_auto_resolves_by_device():
+    assert ModelSpec("m").resolved(cuda_available=False).dtype == "float32"
+    on_gpu = ModelSpec("m").resolved(cuda_available=True)
+    assert (on_gpu.device, on_gpu.dtype) == ("cuda", "bfloat16")
+    assert ModelSpec("m", variant="int8").resolved(True).device == "cpu"
+
+
+@pytest.mark.parametrize(
+    "text", ["", "m?dtype=float8", "m?variant=zip", "m?variant=prune", "m?variant=prune&sparsity=1.5", "m?colour=red", "m?sparsity=x"]
+)
+def test_bad_specs_are_refused_with_a_reason(text):
+    with pytest.raises(SpecError):
+        ModelSpec.parse(text)
