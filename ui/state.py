@@ -2,21 +2,72 @@
 
 app.py's sidebar writes these session_state keys; pages only read them:
   "model_a", "model_b"  ModelSpec strings (backend/specs.py), default the embedded pair
+                        (or DUET_DEFAULT_MODEL_A / DUET_DEFAULT_MODEL_B, e.g. tiny test models)
   "units"               "nats" | "bits" (storage is nats; convert only at display)
+The token view and the runs page write, and every page may read:
+  "result"              the ShownResult on screen: the last scoring or a reloaded run
+  "loaded_specs"        {"a"|"b": (spec string asked for, resolved spec string)} of the
+                        models loaded in this session (concrete device and dtype, for the sidebar)
 """
 
 from __future__ import annotations
+
+import dataclasses
+import os
 
 import streamlit as st
 
 from backend.specs import DEFAULT_PAIR, ModelSpec
 
 
+def default_pair() -> tuple[str, str]:
+    """The pair a new session starts with; the environment can override it (tests, demos)."""
+    return (
+        os.environ.get("DUET_DEFAULT_MODEL_A") or DEFAULT_PAIR[0],
+        os.environ.get("DUET_DEFAULT_MODEL_B") or DEFAULT_PAIR[1],
+    )
+
+
 def current_specs() -> tuple[ModelSpec, ModelSpec]:
-    a = st.session_state.get("model_a", DEFAULT_PAIR[0])
-    b = st.session_state.get("model_b", DEFAULT_PAIR[1])
+    default_a, default_b = default_pair()
+    a = st.session_state.get("model_a", default_a)
+    b = st.session_state.get("model_b", default_b)
     return ModelSpec.parse(a), ModelSpec.parse(b)
 
 
 def units() -> str:
-    return st.session_state.get("units", "nats")
+    # A segmented control can be clicked off (None): fall back to the storage unit.
+    return st.session_state.get("units") or "nats"
+
+
+@dataclasses.dataclass
+class ShownResult:
+    """A scored pair as the views show it: tables only, no model needed to draw it again."""
+
+    pair: object  # backend.pair.PairResult
+    model_a: str  # spec strings as scored
+    model_b: str
+    settings: dict = dataclasses.field(default_factory=dict)
+    errors: dict = dataclasses.field(default_factory=dict)  # "a" | "b" -> why that model has no results
+    same_vocab: object = None  # DataFrame (schema.SAME_VOCAB_COLUMNS) when the models share a vocabulary
+    run_id: str | None = None
+    elapsed_s: float | None = None
+
+    @property
+    def labels(self) -> tuple[str, str]:
+        return _label(self.model_a, "A"), _label(self.model_b, "B")
+
+
+def _label(spec: str, fallback: str) -> str:
+    try:
+        return ModelSpec.parse(spec).label
+    except Exception:  # a run saved by another version: show the raw string
+        return spec or fallback
+
+
+def current_result() -> ShownResult | None:
+    return st.session_state.get("result")
+
+
+def set_result(result: ShownResult) -> None:
+    st.session_state["result"] = result

@@ -1,0 +1,160 @@
+"""Tables -> plotly figures. Values arrive in nats; `units` converts for display only.
+
+Every figure names its units on the axis, uses the same two colours for the
+models everywhere (A blue, B orange), and escapes user text in hover labels
+(plotly renders a small subset of HTML in hover text).
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from analysis.schema import to_display_units
+
+COLOUR_A = "#1f6feb"
+COLOUR_B = "#e8590c"
+COLOUR_DIFF = "#495057"
+TEMPLATE = "plotly_white"
+
+
+def rolling(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing rolling mean over `window` points; NaNs are skipped, not counted as zero."""
+    if window <= 1:
+        return np.asarray(values, dtype=float)
+    return pd.Series(values, dtype=float).rolling(window, min_periods=1).mean().to_numpy()
+
+
+def _hover_words(words: pd.Series) -> list[str]:
+    return [html.escape(str(w).replace("\n", "↵")) for w in words]
+
+
+def word_trace(
+    words: pd.DataFrame,
+    metric: str,
+    units: str,
+    window: int = 1,
+    labels: tuple[str, str] = ("A", "B"),
+    title: str | None = None,
+) -> go.Figure:
+    """Surprisal or entropy along one text's words for A and B (top) and A − B (bottom).
+
+    words: the word table rows of one text. metric "surprisal" (= -logprob) or "entropy".
+    The difference is A − B of the same metric: below zero, A was less surprised / less unsure.
+    """
+    if metric not in ("surprisal", "entropy"):
+        raise ValueError(f"unknown metric {metric!r}: use 'surprisal' or 'entropy'")
+    words = words.sort_values("word_index")
+    x = np.arange(len(words))
+    hover = _hover_words(words["word"])
+    if metric == "surprisal":
+        a, b = -words["logprob_a"].to_numpy(float), -words["logprob_b"].to_numpy(float)
+    else:
+        a, b = words["entropy_a"].to_numpy(float), words["entropy_b"].to_numpy(float)
+    a, b = to_display_units(a, units), to_display_units(b, units)
+    diff = a - b
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06)
+    smooth = f" (rolling mean of {window} words)" if window > 1 else ""
+    for values, name, colour, row in (
+        (a, labels[0], COLOUR_A, 1),
+        (b, labels[1], COLOUR_B, 1),
+        (diff, f"{labels[0]} − {labels[1]}", COLOUR_DIFF, 2),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=x, y=rolling(values, window), customdata=np.array(hover, dtype=object), name=html.escape(name),
+                mode="lines", line=dict(color=colour, width=1.8),
+                hovertemplate=f"“%{{customdata}}” (word %{{x}})<br>{html.escape(name)}: %{{y:.2f}} {units}<extra></extra>",
+            ),
+            row=row, col=1,
+        )
+    fig.add_hline(y=0, line=dict(color="#adb5bd", width=1), row=2, col=1)
+    fig.update_layout(
+        template=TEMPLATE,
+        title=title or f"{metric.capitalize()} along the text{smooth}",
+        height=420, margin=dict(l=60, r=20, t=60, b=40),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        hovermode="closest",
+    )
+    fig.update_yaxes(title_text=f"{metric} ({units})", row=1, col=1)
+    fig.update_yaxes(title_text=f"A − B ({units})", row=2, col=1)
+    fig.update_xaxes(title_text="word", row=2, col=1)
+    return fig
+
+
+def distribution(
+    tokens: pd.DataFrame,
+    words: pd.DataFrame,
+    units: str,
+    level: str = "tokens",
+    labels: tuple[str, str] = ("A", "B"),
+) -> go.Figure:
+    """Histograms of surprisal per model, as probability density (the models may have different token counts).
+
+    level "tokens": each model's own tokens (combined token table, column "model");
+    "words": the shared words (comparable across tokenisers).
+    """
+    fig = go.Figure()
+    for model, label, colour in (("a", labels[0], COLOUR_A), ("b", labels[1], COLOUR_B)):
+        if level == "tokens":
+            values = -tokens.loc[tokens["model"] == model, "logprob"].to_numpy(float)
+        else:
+            values = -words[f"logprob_{model}"].to_numpy(float)
+        values = to_display_units(values[np.isfinite(values)], units)
+        if not len(values):
+            continue
+        fig.add_trace(
+            go.Histogram(
+                x=values, name=f"{html.escape(label)} (mean {values.mean():.2f})", histnorm="probability density",
+                marker_color=colour, opacity=0.55, nbinsx=40,
+                hovertemplate=f"{html.escape(label)}<br>%{{x}} {units}<br>density %{{y:.3f}}<extra></extra>",
+            )
+        )
+    per = "token" if level == "tokens" else "word"
+    fig.update_layout(
+        template=TEMPLATE, barmode="overlay", height=360,
+        title=f"Surprisal per {per}", margin=dict(l=60, r=20, t=60, b=40),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        xaxis_title=f"surprisal ({units} per {per})", yaxis_title=f"density (1/{units})",
+    )
+    return fig
+
+
+def same_vocab_trace(same_vocab: pd.DataFrame, tokens_a: pd.DataFrame, units: str, window: int = 1) -> go.Figure:
+    """KL both ways and JS per position (top), top-k overlap (bottom), for one text.
+
+    same_vocab: schema.SAME_VOCAB_COLUMNS rows of one text; tokens_a: model A's
+    token rows of the same text (both models share the tokenisation), for hover.
+    """
+    frame = same_vocab.sort_values("position").merge(
+        tokens_a[["position", "token"]], on="position", how="left"
+    )
+    x = frame["position"].to_numpy()
+    hover = np.array(_hover_words(frame["token"].fillna("")), dtype=object)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06)
+    for column, name, colour in (("kl_a_b", "KL(A‖B)", COLOUR_A), ("kl_b_a", "KL(B‖A)", COLOUR_B), ("js", "JS", "#6a51a3")):
+        values = to_display_units(frame[column].to_numpy(float), units)
+        fig.add_trace(
+            go.Scatter(x=x, y=rolling(values, window), customdata=hover, name=name, mode="lines",
+                       line=dict(color=colour, width=1.6),
+                       hovertemplate=f"“%{{customdata}}” (token %{{x}})<br>{name}: %{{y:.3f}} {units}<extra></extra>"),
+            row=1, col=1,
+        )
+    fig.add_trace(
+        go.Scatter(x=x, y=rolling(frame["topk_overlap"].to_numpy(float), window), customdata=hover,
+                   name="top-k overlap", mode="lines", line=dict(color="#238b45", width=1.6),
+                   hovertemplate="“%{customdata}” (token %{x})<br>top-k overlap: %{y:.2f}<extra></extra>"),
+        row=2, col=1,
+    )
+    fig.update_layout(
+        template=TEMPLATE, height=420, title="Same vocabulary: how far apart the next-token distributions are",
+        margin=dict(l=60, r=20, t=60, b=40), legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+    )
+    fig.update_yaxes(title_text=f"divergence ({units})", row=1, col=1)
+    fig.update_yaxes(title_text="overlap (share)", range=[0, 1.05], row=2, col=1)
+    fig.update_xaxes(title_text="token position", row=2, col=1)
+    return fig

@@ -1,0 +1,104 @@
+"""Downloads: figures as PNG / SVG (kaleido + a local Chromium) or standalone HTML, tables as CSV / parquet.
+
+kaleido 1.x renders through a Chrome it finds on the machine (choreographer
+reads BROWSER_PATH); its own Chrome download needs the internet, which this
+project does not assume. Debian's `chromium` works, so we point at it when it
+exists. Without any Chromium, PNG and SVG are unavailable with a message that
+says how to enable them; HTML, CSV and parquet never need it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import threading
+import warnings
+
+import pandas as pd
+
+CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+ENABLE_HINT = (
+    "PNG and SVG export need a local Chromium. Install it (Debian/Ubuntu: `sudo apt-get install chromium`) "
+    "or set BROWSER_PATH to a Chrome/Chromium binary, then restart the app. HTML export works without it."
+)
+
+
+class ExportUnavailable(RuntimeError):
+    """PNG/SVG asked for, but no Chromium to render with. The message says how to enable it."""
+
+
+def chromium_path() -> str | None:
+    """The Chromium kaleido will use: BROWSER_PATH if it points at a file, else a known install."""
+    configured = os.environ.get("BROWSER_PATH")
+    if configured and os.path.isfile(configured):
+        return configured
+    for candidate in CANDIDATES:
+        if os.path.isfile(candidate):
+            return candidate
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    return found
+
+
+def static_export_available() -> bool:
+    return chromium_path() is not None
+
+
+# One kaleido server per process (it keeps one Chromium open: the first image
+# takes seconds, the next ones a fraction of that); one figure at a time through it.
+_lock = threading.Lock()
+_server_started = False
+
+
+def _render(fig, fmt: str, scale: float) -> bytes:
+    global _server_started
+    path = chromium_path()
+    if path is None:
+        raise ExportUnavailable(ENABLE_HINT)
+    os.environ["BROWSER_PATH"] = path
+    import kaleido
+    import plotly.io as pio
+
+    with _lock:
+        if not _server_started:
+            kaleido.start_sync_server(silence_warnings=True)
+            _server_started = True
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "kopts ignored when using a server": expected
+            return pio.to_image(fig, format=fmt, scale=scale)
+
+
+def figure_png(fig, scale: float = 2.0) -> bytes:
+    """PNG bytes (scale 2: sharp on high-density screens and in slides)."""
+    return _render(fig, "png", scale)
+
+
+def figure_svg(fig) -> bytes:
+    return _render(fig, "svg", 1.0)
+
+
+def figure_html(fig) -> bytes:
+    """A standalone page with plotly.js inlined: opens offline, keeps zoom and hover."""
+    return fig.to_html(include_plotlyjs=True, full_html=True).encode("utf-8")
+
+
+def _flat(table: pd.DataFrame) -> pd.DataFrame:
+    """List columns (top-k) as JSON strings, so a CSV cell holds one readable value."""
+    out = table.copy()
+    for column in out.columns:
+        if out[column].dtype == object and len(out) and isinstance(out[column].iloc[0], (list, tuple)):
+            out[column] = [json.dumps(list(v), ensure_ascii=False) for v in out[column]]
+        elif out[column].dtype == object and len(out) and hasattr(out[column].iloc[0], "tolist"):
+            out[column] = [json.dumps(v.tolist(), ensure_ascii=False) for v in out[column]]
+    return out
+
+
+def table_csv(table: pd.DataFrame) -> bytes:
+    return _flat(table).to_csv(index=False).encode("utf-8")
+
+
+def table_parquet(table: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    table.to_parquet(buffer, index=False)
+    return buffer.getvalue()

@@ -1,0 +1,65 @@
+"""Runs: every scoring is saved. List, reload (no model needed) or delete them."""
+
+import streamlit as st
+
+from backend.errors import user_message
+from backend.run_store import RunStore
+from ui.state import ShownResult, current_result, set_result
+from ui.views import render_result
+
+st.title("Runs")
+st.caption("Every press of **Score** saves a run: the texts, both models, the settings and all result tables. "
+           "Reloading draws the same views from the saved tables, without loading a model.")
+
+
+def _reload(run_id: str) -> None:
+    try:
+        pair, meta = RunStore().load(run_id)
+    except Exception as error:  # noqa: BLE001 - RunNotFound, a damaged file
+        st.session_state["_runs_message"] = ("error", f"Could not reload run {run_id}: {user_message(error)}")
+        return
+    settings = meta.get("settings") or {}
+    set_result(ShownResult(pair=pair, model_a=meta.get("model_a", ""), model_b=meta.get("model_b", ""),
+                           settings=settings, errors=dict(settings.get("failed") or {}), run_id=run_id))
+    st.session_state["_runs_shown"] = run_id
+    st.session_state["_runs_message"] = ("success", f"Reloaded run {run_id}.")
+
+
+def _delete(run_id: str) -> None:
+    try:
+        RunStore().delete(run_id)
+    except Exception as error:  # noqa: BLE001
+        st.session_state["_runs_message"] = ("error", f"Could not delete run {run_id}: {user_message(error)}")
+        return
+    if st.session_state.get("_runs_shown") == run_id:
+        st.session_state.pop("_runs_shown")
+    st.session_state["_runs_message"] = ("success", f"Deleted run {run_id}.")
+
+
+message = st.session_state.pop("_runs_message", None)
+if message:
+    getattr(st, message[0])(message[1])
+
+runs = RunStore().list()
+if runs.empty:
+    st.info("No runs yet. Score a text on the Token view and it appears here.")
+else:
+    table = runs.assign(size_kb=(runs["size_bytes"] / 1024).round(1))[
+        ["name", "created", "model_a", "model_b", "settings", "n_texts", "n_tokens", "size_kb", "id"]
+    ]
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={"size_kb": st.column_config.NumberColumn("size (KB)"),
+                                "n_texts": "texts", "n_tokens": "tokens", "model_a": "model A", "model_b": "model B"})
+    names = dict(zip(runs["id"], runs["created"].str.replace("T", " ") + " · " + runs["name"]))
+    run_id = st.selectbox("Run", list(names), format_func=names.get, key="run_choice")
+    c1, c2, _ = st.columns([1, 1, 4])
+    c1.button("Reload", key="run_reload", on_click=_reload, args=(run_id,), type="primary",
+              icon=":material/restore:", width="stretch")
+    c2.button("Delete", key="run_delete", on_click=_delete, args=(run_id,), icon=":material/delete:", width="stretch")
+
+shown = current_result()
+if shown is not None and shown.run_id is not None and shown.run_id == st.session_state.get("_runs_shown"):
+    st.divider()
+    st.subheader(f"Run {shown.run_id}")
+    st.page_link("pages/token_view.py", label="Open it in the token view", icon=":material/compare_arrows:")
+    render_result(shown, "runs")

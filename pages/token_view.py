@@ -1,0 +1,37 @@
+"""Token view: type, upload or pick a text, score it with both models, and read the two heatmaps side by side."""
+
+import streamlit as st
+
+from backend.scoring import ScoreSettings
+from ui.inputs import input_texts
+from ui.scoring import run_scoring
+from ui.state import current_result, current_specs
+from ui.views import render_result
+
+st.title("Duet · token view")
+try:
+    spec_a, spec_b = current_specs()
+    st.caption(f"Two language models read the same text. **A** = {spec_a.label}, **B** = {spec_b.label} "
+               "(change them in the sidebar). Each piece is coloured by how surprised the model was.")
+except Exception:  # noqa: BLE001 - the sidebar shows what is wrong with the spec
+    st.caption("Two language models read the same text; pick them in the sidebar.")
+
+texts, input_errors = input_texts()
+with st.expander("Scoring settings"):
+    top_k = st.number_input("Alternatives kept per token (top-k)", 1, 20, 5, key="top_k",
+                            help="How many of the model's best guesses the tooltips list.")
+    window = st.number_input("Context window in tokens (0: the model's own, up to 2048)", 0, 32768, 0, step=256,
+                             key="window", help="Longer texts are scored in overlapping windows of this size.")
+score = st.button("Score", type="primary", key="score", icon=":material/play_arrow:")
+if score:
+    if input_errors:
+        st.error("Fix the upload problems above first; the results below are unchanged.")
+    else:
+        run_scoring(texts, ScoreSettings(top_k=int(top_k), window=int(window) or None))
+
+shown = current_result()
+if shown is None:
+    st.info("Pick two models in the sidebar, type a text or load a sample, and press **Score**.")
+else:
+    st.divider()
+    render_result(shown, "tv")

@@ -1,0 +1,100 @@
+"""What to score: a typed or pasted text, sample texts, or uploaded files (.txt, .md, .csv, .jsonl)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import streamlit as st
+
+from backend.errors import user_message
+from backend.inputs import SPLITS, TABLE_SUFFIXES, InputError, read_texts, table_columns
+from ui.samples import SAMPLES
+
+UPLOAD_TYPES = ["txt", "md", "csv", "jsonl"]
+MODES = ("Type or paste", "Upload files")
+SPLIT_NAMES = {"none": "whole file", "line": "one text per line", "paragraph": "one text per paragraph"}
+
+
+@dataclasses.dataclass
+class Upload:
+    name: str
+    data: bytes
+
+
+def upload_limit_mb() -> int:
+    return int(st.get_option("server.maxUploadSize"))
+
+
+def texts_from_upload(upload: Upload, split: str, column: str | None, limit_mb: int) -> list[str]:
+    """Texts from one uploaded file; InputError with a clear one-line reason when it cannot give any."""
+    size_mb = len(upload.data) / 2**20
+    if size_mb > limit_mb:
+        raise InputError(f"{upload.name} is {size_mb:.1f} MB; the upload limit is {limit_mb} MB")
+    return read_texts(upload.data, upload.name, split=split, text_column=column or "text")
+
+
+def _load_sample(name: str) -> None:
+    st.session_state["input_text"] = SAMPLES[name]
+    st.session_state["input_mode"] = MODES[0]
+
+
+def _typed() -> list[str]:
+    # Widget state is dropped when the user visits another page; keep the text across pages.
+    if "input_text" not in st.session_state:
+        st.session_state["input_text"] = st.session_state.get("_kept_text", "")
+    st.caption("Samples, one click to load:")
+    columns = st.columns(len(SAMPLES))
+    for column, name in zip(columns, SAMPLES):
+        column.button(name, key=f"sample_{name}", on_click=_load_sample, args=(name,), width="stretch")
+    st.text_area(
+        "Text to score", key="input_text", height=180,
+        placeholder="Type or paste any text: both models read it, token by token.",
+    )
+    st.session_state["_kept_text"] = st.session_state["input_text"]
+    text = st.session_state["input_text"]
+    return [text] if text else []
+
+
+def _uploaded() -> tuple[list[str], list[str]]:
+    """Texts from every uploaded file, and one error line per file that gave none."""
+    files = st.file_uploader(
+        f"Upload .txt, .md, .csv or .jsonl (up to {upload_limit_mb()} MB each)",
+        type=UPLOAD_TYPES, accept_multiple_files=True, key="uploads",
+    )
+    texts: list[str] = []
+    errors: list[str] = []
+    for i, file in enumerate(files or []):
+        upload = Upload(file.name, file.getvalue())
+        suffix = Path(file.name).suffix.lower()
+        column = None
+        split = "none"
+        try:
+            if suffix in TABLE_SUFFIXES:
+                if len(upload.data) / 2**20 > upload_limit_mb() or not upload.data:
+                    columns = []
+                else:
+                    columns = table_columns(upload.data, upload.name)
+                if columns:
+                    default = columns.index("text") if "text" in columns else 0
+                    column = st.selectbox(f"Text column of {file.name}", columns, index=default, key=f"column_{i}_{file.name}")
+            else:
+                split = st.radio(f"Split {file.name} into", SPLITS, format_func=SPLIT_NAMES.get, horizontal=True,
+                                 key=f"split_{i}_{file.name}")
+            found = texts_from_upload(upload, split, column, upload_limit_mb())
+            texts.extend(found)
+            st.caption(f"{file.name}: {len(found)} text{'s' if len(found) != 1 else ''}, "
+                       f"{sum(len(t) for t in found):,} characters")
+        except Exception as error:  # noqa: BLE001 - InputError and parser errors, one line each
+            errors.append(user_message(error) if isinstance(error, InputError) else f"{file.name}: {user_message(error)}")
+    for line in errors:
+        st.error(line)
+    return texts, errors
+
+
+def input_texts() -> tuple[list[str], list[str]]:
+    """Draw the input area; return (texts to score, error lines to block scoring with)."""
+    mode = st.radio("Input", MODES, key="input_mode", horizontal=True, label_visibility="collapsed")
+    if mode == MODES[0]:
+        return _typed(), []
+    return _uploaded()

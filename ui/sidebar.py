@@ -1,0 +1,115 @@
+"""The one shared sidebar: model A and model B pickers, device and dtype in use, units.
+
+It writes the ui/state contract keys ("model_a", "model_b", "units"). A spec
+already in session_state (a test, or an earlier run) seeds the pickers the
+first time they are drawn.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from backend.errors import user_message
+from backend.specs import DTYPES, EMBEDDED_ALIASES, VARIANTS, ModelSpec
+from ui.state import current_result, default_pair
+
+OTHER = "Other: hub id, folder or .gguf"
+VARIANT_NAMES = {"none": "as is", "int8": "int8 (dynamic quantisation)", "prune": "pruned (magnitude)"}
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def _seed(side: str, spec_text: str) -> None:
+    """Set the picker widgets of one side from a spec string (only where they are not set yet)."""
+    try:
+        spec = ModelSpec.parse(spec_text)
+    except Exception:  # noqa: BLE001 - a bad seed falls back to the default pair
+        spec = ModelSpec.parse(default_pair()[0 if side == "a" else 1])
+    state = st.session_state
+    embedded = spec.source in EMBEDDED_ALIASES
+    defaults = {
+        f"_source_{side}": spec.source if embedded else OTHER,
+        f"_path_{side}": "" if embedded else spec.source,
+        f"_revision_{side}": spec.revision or "",
+        f"_variant_{side}": spec.variant,
+        f"_sparsity_{side}": spec.sparsity if spec.variant == "prune" else 0.5,
+        f"_dtype_{side}": spec.dtype,
+        f"_device_{side}": spec.device if spec.device in DEVICES else "auto",
+        f"_remote_{side}": spec.trust_remote_code,
+        f"_pickle_{side}": spec.allow_pickle,
+    }
+    for key, value in defaults.items():
+        if key not in state:
+            state[key] = value
+
+
+def _picker(side: str) -> str | None:
+    """Draw one side's picker; return its spec string, or None (with an error shown) when it is invalid."""
+    name = side.upper()
+    state = st.session_state
+    _seed(side, state.get(f"model_{side}", default_pair()[0 if side == "a" else 1]))
+    st.selectbox(f"Model {name}", list(EMBEDDED_ALIASES) + [OTHER], key=f"_source_{side}",
+                 help="The two embedded models ship with Duet; choose Other for a hub id, a folder saved with "
+                      "save_pretrained, or a .gguf file.")
+    if state[f"_source_{side}"] == OTHER:
+        st.text_input("Hub id, local folder or .gguf path", key=f"_path_{side}",
+                      placeholder="org/name, /path/to/folder or model.gguf")
+    st.selectbox("Variant", VARIANTS, key=f"_variant_{side}", format_func=VARIANT_NAMES.get,
+                 help="Compare a model with a compressed copy of itself: int8 quantises the Linear layers "
+                      "(CPU only); pruned zeroes the smallest weights.")
+    if state[f"_variant_{side}"] == "prune":
+        st.slider("Sparsity", 0.05, 0.95, step=0.05, key=f"_sparsity_{side}", help="Share of Linear weights set to zero.")
+    with st.expander("Advanced", expanded=False):
+        st.selectbox("dtype", DTYPES, key=f"_dtype_{side}", help="auto: bfloat16 on a GPU, float32 on CPU.")
+        st.selectbox("device", DEVICES, key=f"_device_{side}", help="auto: the GPU when there is one.")
+        if state[f"_source_{side}"] == OTHER:
+            st.text_input("Revision (hub)", key=f"_revision_{side}", placeholder="main")
+        st.checkbox("trust_remote_code", key=f"_remote_{side}", help="Run code from the model's repository. Only for models you trust.")
+        st.checkbox("allow_pickle", key=f"_pickle_{side}", help="Load .bin/.pt checkpoints, which can run code when opened.")
+    source = state[f"_source_{side}"] if state[f"_source_{side}"] != OTHER else state[f"_path_{side}"].strip()
+    if not source:
+        st.warning(f"Model {name}: enter a hub id, a folder or a .gguf path.")
+        return None
+    variant = state[f"_variant_{side}"]
+    try:
+        spec = ModelSpec(
+            source=source,
+            revision=(state[f"_revision_{side}"].strip() or None) if state[f"_source_{side}"] == OTHER else None,
+            dtype=state[f"_dtype_{side}"],
+            device=state[f"_device_{side}"],
+            variant=variant,
+            sparsity=float(state[f"_sparsity_{side}"]) if variant == "prune" else 0.0,
+            trust_remote_code=bool(state[f"_remote_{side}"]),
+            allow_pickle=bool(state[f"_pickle_{side}"]),
+        )
+    except Exception as error:  # noqa: BLE001 - SpecError and friends, shown in one line
+        st.error(f"Model {name}: {user_message(error)}")
+        return None
+    requested, resolved_text = state.get("loaded_specs", {}).get(side, (None, None))
+    if requested == str(spec):
+        resolved = ModelSpec.parse(resolved_text)
+        st.caption(f"Runs on **{resolved.device}** · **{resolved.dtype}**")
+    else:
+        device = "GPU if available" if spec.device == "auto" else spec.device
+        dtype = "bfloat16 on GPU, float32 on CPU" if spec.dtype == "auto" else spec.dtype
+        st.caption(f"Device: {device} · dtype: {dtype} (shown exactly once loaded)")
+    return str(spec)
+
+
+def render_sidebar() -> None:
+    with st.sidebar:
+        st.markdown("### Models")
+        for side in ("a", "b"):
+            spec = _picker(side)
+            if spec is not None:
+                st.session_state[f"model_{side}"] = spec
+            st.divider()
+        if st.session_state.get("units") not in ("bits", "nats"):
+            st.session_state["units"] = "nats"
+        st.segmented_control(
+            "Units", ["bits", "nats"], key="units", selection_mode="single",
+            help="Surprisal, entropy and divergences in bits (log base 2) or nats (natural log). "
+                 "Switching never recomputes anything.",
+        )
+        shown = current_result()
+        if shown is not None and (shown.model_a, shown.model_b) != (st.session_state.get("model_a"), st.session_state.get("model_b")):
+            st.info("The results shown were scored with other models. Press **Score** to score the text with these.")

@@ -1,0 +1,148 @@
+"""The result views, shared by the token view and the runs page: heatmaps, summary, traces, distributions, exports.
+
+Everything here draws from the tables of a ShownResult; nothing calls a
+model, so changing a colouring, unit or window is instant.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analysis import heatmap, plots
+from ui import downloads
+from ui.state import ShownResult, units
+from ui.tables import summary_display, text_choices
+
+LEVELS = {"tokens": "Tokens (each model's own)", "words": "Words (shared by both)"}
+
+
+def _colourings(shown: ShownResult) -> list[str]:
+    options = ["surprisal", "entropy", "rank", "delta"]
+    if shown.same_vocab is not None and len(shown.same_vocab):
+        options += list(heatmap.SAME_VOCAB_COLOURINGS)
+    return options
+
+
+def _model_error(shown: ShownResult, side: str) -> None:
+    name = side.upper()
+    reason = shown.errors.get(side, "no results for this model")
+    st.error(f"Model {name} has no results: {reason}")
+
+
+def render_result(shown: ShownResult, prefix: str) -> None:
+    pair = shown.pair
+    unit = units()
+    labels = shown.labels
+    texts = pair.texts
+    text_id = 0
+    if len(texts) > 1:
+        choices = text_choices(texts)
+        text_id = st.selectbox("Text", list(choices), format_func=choices.get, key=f"{prefix}_text")
+    text = texts[text_id]
+
+    left, right = st.columns([3, 2])
+    colourings = _colourings(shown)
+    colouring = left.radio(
+        "Colour by", colourings, format_func=heatmap.COLOURING_NAMES.get, horizontal=True, key=f"{prefix}_colour",
+        help="Surprisal: how unexpected each piece was. Entropy: how unsure the model was before it. "
+             "Rank: where the actual piece stood among the model's guesses (GLTR). "
+             "Difference: which model predicted each word better.",
+    )
+    fixed = colouring in ("rank", "delta") + heatmap.SAME_VOCAB_COLOURINGS
+    level = right.radio(
+        "Level", list(LEVELS), format_func=LEVELS.get, horizontal=True, key=f"{prefix}_level", disabled=fixed,
+        help="Tokens: each model's own tokenisation. Words: the same words for both, so the maps line up. "
+             "Rank and the same-vocabulary measures are per token; the difference is per word.",
+    )
+    if colouring == "delta":
+        level = "words"
+    elif colouring in ("rank",) + heatmap.SAME_VOCAB_COLOURINGS:
+        level = "tokens"
+    maps = heatmap.pair_heatmaps(text, text_id, pair.tokens, pair.words, colouring, level, unit, labels, shown.same_vocab)
+    st.html(heatmap.fragment(maps.legend))
+    st.caption("Hover (or tab to) a piece for its probability, entropy, rank and the model's top alternatives.")
+    exports_for_maps = []
+    if "delta" in maps.maps:
+        st.markdown(f"**A − B** · A = {labels[0]}, B = {labels[1]}")
+        st.html(heatmap.fragment(maps.maps["delta"]))
+        exports_for_maps.append(("delta", f"A − B: {labels[0]} vs {labels[1]}", maps.maps["delta"]))
+        for side in ("a", "b"):
+            if side in shown.errors:
+                _model_error(shown, side)
+    else:
+        columns = st.columns(2)
+        for column, side, label in zip(columns, ("a", "b"), labels):
+            with column:
+                st.markdown(f"**{side.upper()} · {label}**")
+                if side in maps.maps:
+                    st.html(heatmap.fragment(maps.maps[side]))
+                    exports_for_maps.append((side, f"{side.upper()}: {label}", maps.maps[side]))
+                else:
+                    _model_error(shown, side)
+    if exports_for_maps:
+        buttons = st.columns(len(exports_for_maps) + 1)
+        for column, (side, title, body) in zip(buttons, exports_for_maps):
+            page = heatmap.standalone_html(
+                f"Duet · {title} · {heatmap.COLOURING_NAMES[colouring]}",
+                [("Legend", maps.legend), (title, body)],
+                note=f"Text {text_id + 1} of {len(texts)}. Hover a piece for details. Units: {unit}.",
+            )
+            column.download_button(
+                f"Heatmap {side.upper() if side != 'delta' else 'A − B'} (HTML)", data=page.encode("utf-8"),
+                file_name=f"duet-heatmap-{side}-{colouring}-text{text_id + 1}.html", mime="text/html",
+                key=f"{prefix}_map_{side}", on_click="ignore", icon=":material/download:", width="stretch",
+            )
+
+    st.subheader("Summary")
+    st.dataframe(
+        summary_display(pair.summary, texts, labels, unit), hide_index=True, width="stretch",
+        column_config={
+            "perplexity": st.column_config.NumberColumn(format="%.2f"),
+            "bits per byte": st.column_config.NumberColumn(format="%.3f", help="Comparable across tokenisers"),
+            "top-1 share": st.column_config.NumberColumn(format="percent"),
+            f"mean surprisal ({unit}/token)": st.column_config.NumberColumn(format="%.3f"),
+            f"mean entropy ({unit})": st.column_config.NumberColumn(format="%.3f"),
+        },
+    )
+    st.caption("Bits per byte compares models with different tokenisers fairly; per-token numbers do not. "
+               "Words won: words where that model gave the higher probability.")
+
+    text_words = pair.words[pair.words["text_id"] == text_id]
+    text_tokens = pair.tokens[pair.tokens["text_id"] == text_id]
+    tab_names = ["Traces", "Distributions"]
+    has_same = shown.same_vocab is not None and len(shown.same_vocab)
+    if has_same:
+        tab_names.append("Same vocabulary")
+    tab_names.append("Download data")
+    tabs = dict(zip(tab_names, st.tabs(tab_names)))
+    with tabs["Traces"]:
+        window = st.slider("Rolling mean over words", 1, 50, 1, key=f"{prefix}_window",
+                           help="Smooths the lines; 1 shows every word.")
+        for metric in ("surprisal", "entropy"):
+            fig = plots.word_trace(text_words, metric, unit, window, labels)
+            st.plotly_chart(fig, key=f"{prefix}_trace_{metric}", config={"displaylogo": False})
+            downloads.figure_buttons(fig, f"duet-{metric}-trace-text{text_id + 1}", f"{prefix}_dl_trace_{metric}")
+    with tabs["Distributions"]:
+        dist_level = st.radio("Per", ["tokens", "words"], format_func={"tokens": "token (each model's own)",
+                              "words": "word (shared)"}.get, horizontal=True, key=f"{prefix}_dist_level")
+        fig = plots.distribution(text_tokens, text_words, unit, dist_level, labels)
+        st.plotly_chart(fig, key=f"{prefix}_dist", config={"displaylogo": False})
+        downloads.figure_buttons(fig, f"duet-surprisal-distribution-text{text_id + 1}", f"{prefix}_dl_dist")
+    if has_same:
+        with tabs["Same vocabulary"]:
+            st.caption("Both models share one vocabulary, so their whole next-token distributions can be compared "
+                       "at every position.")
+            sv = shown.same_vocab[shown.same_vocab["text_id"] == text_id]
+            sv_window = st.slider("Rolling mean over tokens", 1, 50, 1, key=f"{prefix}_sv_window")
+            fig = plots.same_vocab_trace(sv, text_tokens[text_tokens["model"] == "a"], unit, sv_window)
+            st.plotly_chart(fig, key=f"{prefix}_sv", config={"displaylogo": False})
+            downloads.figure_buttons(fig, f"duet-same-vocabulary-text{text_id + 1}", f"{prefix}_dl_sv")
+    with tabs["Download data"]:
+        st.caption("All texts, both models. Values in nats (the storage unit), whatever the display unit.")
+        downloads.table_buttons(pair.tokens, "duet-tokens", f"{prefix}_tokens")
+        downloads.table_buttons(pair.words, "duet-words", f"{prefix}_words")
+        downloads.table_buttons(pair.summary, "duet-summary", f"{prefix}_summary")
+        if has_same:
+            downloads.table_buttons(shown.same_vocab, "duet-same-vocabulary", f"{prefix}_same")
+    if "same_vocab" in shown.errors:
+        st.warning(f"Same-vocabulary comparison unavailable: {shown.errors['same_vocab']}")
