@@ -7,6 +7,7 @@ chunks of positions, so no [batch, positions, vocab] tensor is ever built.
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -54,7 +55,10 @@ def compare_same_vocab(
     window = min(settings.window or 2048, model_a.max_context, model_b.max_context)
     rows = plan_rows([t.ids for t in tokenized], model_a.tokenizer.bos_token_id, window, settings.stride or window // 2)
     out = []
-    with model_a.lock, model_b.lock, torch.inference_mode():
+    locks = [model_a.lock] if model_a is model_b else [model_a.lock, model_b.lock]  # A = B is allowed
+    with contextlib.ExitStack() as stack, torch.inference_mode():
+        for lock in locks:
+            stack.enter_context(lock)
         heads = Head.of(model_a.model), Head.of(model_b.model)
         chunk = settings.chunk_positions or chunk_size(heads[0].vocab_size, DEFAULT_CHUNK_BYTES // 2)
         for batch in batches_by_length(rows, settings.batch_tokens or 4096):

@@ -1,0 +1,72 @@
+"""The headless CLI on .txt, .csv and .jsonl, and its one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from backend.loading import load_model
+from backend.scoring import score_texts
+from backend.specs import ModelSpec
+from tests_paths import REPO
+
+
+def run_cli(*args, cwd=REPO):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-m", "backend", "score", *map(str, args)]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    texts = ["The quick brown fox.", "def f(x):\n    return x + 1", "Alice: hi!\nBob: hello."]
+    (tmp_path / "c.txt").write_text("\n".join(t.replace("\n", " ") for t in texts))
+    pd.DataFrame({"id": [1, 2, 3], "body": texts}).to_csv(tmp_path / "c.csv", index=False)
+    (tmp_path / "c.jsonl").write_text("\n".join(json.dumps({"text": t}) for t in texts))
+    return tmp_path, texts
+
+
+@pytest.mark.parametrize("name, extra", [("c.txt", ["--split", "line"]), ("c.csv", ["--text-column", "body"]), ("c.jsonl", [])])
+def test_cli_scores_each_format(corpus, tiny_a, tiny_b, isolated_cache, name, extra):
+    folder, texts = corpus
+    out = folder / f"out_{name}.parquet"
+    result = run_cli("--model-a", tiny_a, "--model-b", tiny_b, "--input", folder / name, "--out", out, *extra)
+    assert result.returncode == 0, result.stderr
+    tokens = pd.read_parquet(out)
+    words = pd.read_parquet(out.with_suffix(".words.parquet"))
+    assert set(tokens["model"]) == {"a", "b"}
+    assert tokens["text_id"].nunique() == 3 and words["text_id"].nunique() == 3
+    if name != "c.txt":  # the CLI's numbers are the scorer's numbers
+        direct = score_texts(load_model(ModelSpec(str(tiny_a))), texts)
+        got = tokens[tokens["model"] == "a"].reset_index(drop=True)
+        np.testing.assert_allclose(got["logprob"], direct["logprob"], atol=1e-5, equal_nan=True)
+    assert "scored 3 text(s)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "setup, args, message",
+    [
+        (None, ["--input", "missing.txt"], "no input file"),
+        ("c.csv", ["--input", "c.csv", "--text-column", "nope"], "no column 'nope'"),
+        ("empty.txt", ["--input", "empty.txt"], "is empty"),
+        ("latin1.txt", ["--input", "latin1.txt"], "not valid UTF-8"),
+        ("c.jsonl", ["--input", "c.jsonl", "--model-a", "no-org/no-model"], "hub is unreachable"),
+        ("c.jsonl", ["--input", "c.jsonl", "--model-a", "m?dtype=float8"], "unknown dtype"),
+    ],
+)
+def test_cli_bad_input_exits_nonzero_with_one_line(corpus, tiny_b, isolated_cache, setup, args, message):
+    folder, _ = corpus
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "latin1.txt").write_bytes("café".encode("latin-1"))
+    base = ["--model-a", tiny_b, "--model-b", tiny_b, "--out", folder / "o.parquet"]
+    result = run_cli(*base, *args, cwd=folder)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert "Traceback" not in result.stderr

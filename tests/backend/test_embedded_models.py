@@ -1,0 +1,53 @@
+"""The embedded default pair, loaded through the real GGUF path, on a real paragraph (slow on first run)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backend.loading import load_model
+from backend.pair import combine
+from backend.scoring import score_texts
+from backend.specs import DEFAULT_PAIR, ModelSpec
+
+pytestmark = pytest.mark.slow
+
+PARAGRAPH = (
+    "The quick brown fox jumps over the lazy dog. Meanwhile, in the small town of Ashford, "
+    "the baker opened his shop at six o'clock, as he had done every morning for thirty years. "
+    "He sold 42 loaves before noon."
+)
+
+
+@pytest.fixture(scope="module")
+def embedded_pair():
+    return [load_model(ModelSpec(alias)) for alias in DEFAULT_PAIR]
+
+
+def test_both_embedded_models_score_a_real_paragraph(embedded_pair):
+    tables = [score_texts(m, [PARAGRAPH]) for m in embedded_pair]
+    for loaded, table in zip(embedded_pair, tables):
+        assert "".join(PARAGRAPH[s:e] for s, e in zip(table["char_start"], table["char_end"])) == PARAGRAPH
+        assert table["logprob"].notna().all()  # both have BOS
+        assert (table["logprob"] <= 0).all() and (table["entropy"] >= 0).all()
+        # a real model predicts this famous sentence well: " over" after "jumps" is nearly certain
+        over = table[table["token"].str.strip() == "over"].iloc[0]
+        assert -over["logprob"] < 0.5, loaded.spec.label
+    gemma = tables[1]
+    quick = gemma[gemma["token"].str.strip() == "quick"].iloc[0]
+    assert abs(-quick["logprob"] - 12.1) < 0.5  # the smoke value in docs/models.md
+    result = combine([PARAGRAPH], tables[0], tables[1])
+    assert result.words["delta"].notna().all()
+    assert set(result.summary["model"]) == {"a", "b"}
+    assert (result.summary["bits_per_byte"] > 0).all()
+
+
+def test_second_load_comes_from_the_safetensors_cache(embedded_pair, monkeypatch):
+    import backend.loading as loading
+
+    def no_conversion(*args):
+        raise AssertionError("the GGUF file was dequantised again")
+
+    monkeypatch.setattr(loading, "_check_gguf_header", no_conversion)
+    again = load_model(ModelSpec("smollm2-135m"))
+    assert str(loading.model_cache_dir()) in again.model.name_or_path
