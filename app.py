@@ -15,17 +15,19 @@ ROOT = Path(__file__).resolve().parent
 
 st.set_page_config(page_title="Duet · compare two language models", page_icon="🎼", layout="wide")
 
-# (path, title, icon); optional pages appear once their file exists in the checkout.
+# (path, title, icon, url path); optional pages appear once their file exists in the checkout.
+# Explicit url paths: without them, a pages/ folder makes Streamlit's testing harness
+# rerun a page file on its own, skipping this router and its sidebar.
 PAGES = [
-    ("pages/token_view.py", "Token view", ":material/compare_arrows:"),
-    ("pages/differences.py", "Differences", ":material/difference:"),
-    ("pages/uncertainty.py", "Uncertainty", ":material/psychology_alt:"),
-    ("pages/runs.py", "Runs", ":material/history:"),
+    ("pages/token_view.py", "Token view", ":material/compare_arrows:", "token-view"),
+    ("pages/differences.py", "Differences", ":material/difference:", "differences"),
+    ("pages/uncertainty.py", "Uncertainty", ":material/psychology_alt:", "uncertainty"),
+    ("pages/runs.py", "Runs", ":material/history:", "runs"),
 ]
 
 pages = [
-    st.Page(ROOT / path, title=title, icon=icon, default=(path == PAGES[0][0]))
-    for path, title, icon in PAGES
+    st.Page(ROOT / path, title=title, icon=icon, url_path=url, default=(path == PAGES[0][0]))
+    for path, title, icon, url in PAGES
     if (ROOT / path).is_file()
 ]
 navigation = st.navigation(pages)

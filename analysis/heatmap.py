@@ -78,6 +78,7 @@ CSS = """
 .duet-nl{color:#adb5bd}
 .duet-tip{display:none;position:absolute;left:0;top:100%;margin-top:4px;z-index:1000;min-width:220px;
   max-width:340px;padding:8px 10px;border-radius:6px;background:#212529;color:#f8f9fa;font-size:12px;
+  font-family:system-ui,-apple-system,'Segoe UI',sans-serif;
   line-height:1.45;white-space:normal;box-shadow:0 4px 14px rgba(0,0,0,.25);text-align:left;pointer-events:none}
 .duet-cell:hover>.duet-tip,.duet-cell:focus>.duet-tip{display:block}
 .duet-tip b{color:#fff}

@@ -46,10 +46,9 @@ if runs.empty:
 else:
     table = runs.assign(size_kb=(runs["size_bytes"] / 1024).round(1))[
         ["name", "created", "model_a", "model_b", "settings", "n_texts", "n_tokens", "size_kb", "id"]
-    ]
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"size_kb": st.column_config.NumberColumn("size (KB)"),
-                                "n_texts": "texts", "n_tokens": "tokens", "model_a": "model A", "model_b": "model B"})
+    ].rename(columns={"model_a": "model A", "model_b": "model B", "n_texts": "texts", "n_tokens": "tokens",
+                      "size_kb": "size (KB)"})
+    st.dataframe(table, hide_index=True, width="stretch")
     names = dict(zip(runs["id"], runs["created"].str.replace("T", " ") + " · " + runs["name"]))
     run_id = st.selectbox("Run", list(names), format_func=names.get, key="run_choice")
     c1, c2, _ = st.columns([1, 1, 4])

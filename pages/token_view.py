@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from backend.scoring import ScoreSettings
 from ui.inputs import input_texts
 from ui.scoring import run_scoring
 from ui.state import current_result, current_specs
@@ -27,7 +26,7 @@ if score:
     if input_errors:
         st.error("Fix the upload problems above first; the results below are unchanged.")
     else:
-        run_scoring(texts, ScoreSettings(top_k=int(top_k), window=int(window) or None))
+        run_scoring(texts, top_k=int(top_k), window=int(window) or None)
 
 shown = current_result()
 if shown is None:

@@ -31,6 +31,9 @@ def texts_from_upload(upload: Upload, split: str, column: str | None, limit_mb: 
     size_mb = len(upload.data) / 2**20
     if size_mb > limit_mb:
         raise InputError(f"{upload.name} is {size_mb:.1f} MB; the upload limit is {limit_mb} MB")
+    if column is None and Path(upload.name).suffix.lower() in TABLE_SUFFIXES and upload.data:
+        columns = ", ".join(table_columns(upload.data, upload.name)) or "none"
+        raise InputError(f"{upload.name} has no column 'text' (columns: {columns}): pick the column that holds the texts")
     return read_texts(upload.data, upload.name, split=split, text_column=column or "text")
 
 
@@ -48,7 +51,7 @@ def _typed() -> list[str]:
     for column, name in zip(columns, SAMPLES):
         column.button(name, key=f"sample_{name}", on_click=_load_sample, args=(name,), width="stretch")
     st.text_area(
-        "Text to score", key="input_text", height=180,
+        "Text to score", key="input_text", height=140,
         placeholder="Type or paste any text: both models read it, token by token.",
     )
     st.session_state["_kept_text"] = st.session_state["input_text"]
@@ -76,8 +79,10 @@ def _uploaded() -> tuple[list[str], list[str]]:
                 else:
                     columns = table_columns(upload.data, upload.name)
                 if columns:
-                    default = columns.index("text") if "text" in columns else 0
-                    column = st.selectbox(f"Text column of {file.name}", columns, index=default, key=f"column_{i}_{file.name}")
+                    # No guessing: without a "text" column the user says which column holds the texts.
+                    default = columns.index("text") if "text" in columns else None
+                    column = st.selectbox(f"Text column of {file.name}", columns, index=default,
+                                          placeholder="pick the column that holds the texts", key=f"column_{i}_{file.name}")
             else:
                 split = st.radio(f"Split {file.name} into", SPLITS, format_func=SPLIT_NAMES.get, horizontal=True,
                                  key=f"split_{i}_{file.name}")

@@ -10,18 +10,15 @@ import time
 
 import streamlit as st
 
-from backend.cache import get_model
 from backend.errors import user_message
 from backend.inputs import InputError, check_texts
-from backend.run_store import RunStore
-from backend.scoring import ScoreSettings
-from ui.pipeline import score_models, settings_dict
+from ui.sidebar import show_device
 from ui.state import ShownResult, current_specs, set_result
 
 NAMES = {"a": "A", "b": "B"}
 
 
-def run_scoring(texts: list[str], settings: ScoreSettings) -> ShownResult | None:
+def run_scoring(texts: list[str], top_k: int = 5, window: int | None = None) -> ShownResult | None:
     """Score texts with the sidebar's models. On failure, say why and leave the earlier result in place."""
     try:
         texts = check_texts(texts)
@@ -37,6 +34,14 @@ def run_scoring(texts: list[str], settings: ScoreSettings) -> ShownResult | None
     errors: dict[str, str] = {}
     models = {}
     with st.status("Loading models…", expanded=True) as status:
+        # Imported here, not at the top: torch takes seconds to import, and the page
+        # should draw at once; the status box shows this wait.
+        with st.spinner("Starting the model runtime…", show_time=True):
+            from backend.cache import get_model
+            from backend.run_store import RunStore
+            from backend.scoring import ScoreSettings
+            from ui.pipeline import score_models, settings_dict
+        settings = ScoreSettings(top_k=top_k, window=window)
         for side, spec in specs.items():
             status.update(label=f"Loading model {NAMES[side]}: {spec.label}…")
             with st.spinner(
@@ -51,6 +56,7 @@ def run_scoring(texts: list[str], settings: ScoreSettings) -> ShownResult | None
             if side in models:
                 loaded_specs = st.session_state.setdefault("loaded_specs", {})
                 loaded_specs[side] = (str(spec), str(models[side].spec))
+                show_device(side, str(spec))
                 st.write(f"Model {NAMES[side]} ready: {spec.label} on {models[side].device}, {models[side].spec.dtype}")
             else:
                 st.error(f"Model {NAMES[side]} could not be loaded: {errors[side]}")

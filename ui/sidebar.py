@@ -84,15 +84,31 @@ def _picker(side: str) -> str | None:
     except Exception as error:  # noqa: BLE001 - SpecError and friends, shown in one line
         st.error(f"Model {name}: {user_message(error)}")
         return None
-    requested, resolved_text = state.get("loaded_specs", {}).get(side, (None, None))
-    if requested == str(spec):
-        resolved = ModelSpec.parse(resolved_text)
-        st.caption(f"Runs on **{resolved.device}** · **{resolved.dtype}**")
-    else:
-        device = "GPU if available" if spec.device == "auto" else spec.device
-        dtype = "bfloat16 on GPU, float32 on CPU" if spec.dtype == "auto" else spec.dtype
-        st.caption(f"Device: {device} · dtype: {dtype} (shown exactly once loaded)")
+    # A slot, so that the Score button (later in this same run) can show the device and dtype it loaded.
+    _slots()[side] = st.empty()
+    show_device(side, str(spec))
     return str(spec)
+
+
+def _slots() -> dict:
+    """This session's placeholders for the device captions (replaced on every run of the sidebar)."""
+    return st.session_state.setdefault("_device_slots", {})
+
+
+def show_device(side: str, spec_text: str) -> None:
+    """Device and dtype for one side: the concrete ones once that spec has loaded, else what auto means."""
+    slot = _slots().get(side)
+    if slot is None:
+        return
+    requested, resolved_text = st.session_state.get("loaded_specs", {}).get(side, (None, None))
+    if requested == spec_text:
+        resolved = ModelSpec.parse(resolved_text)
+        slot.caption(f"Runs on **{resolved.device}** · **{resolved.dtype}**")
+        return
+    spec = ModelSpec.parse(spec_text)
+    device = "GPU if available" if spec.device == "auto" else spec.device
+    dtype = "bfloat16 on GPU, float32 on CPU" if spec.dtype == "auto" else spec.dtype
+    slot.caption(f"Device: {device} · dtype: {dtype} (shown exactly once loaded)")
 
 
 def render_sidebar() -> None:

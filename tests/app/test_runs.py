@@ -1,0 +1,41 @@
+"""The runs page in AppTest: every scoring is listed; reload draws the views without a model; delete."""
+
+from __future__ import annotations
+
+from conftest import maps, score
+
+
+def test_no_runs_yet(app):
+    at = app.run()
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception
+    assert "No runs yet" in at.info[0].value
+
+
+def test_reload_without_a_model_and_delete(app, monkeypatch):
+    at = score(app.run(), "A text worth keeping.")
+    scored = maps(at)
+    at = score(at, "A second text.")
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception
+    listing = at.dataframe[0].value
+    assert len(listing) == 2
+    assert {"model A", "model B", "texts", "tokens", "size (KB)", "created", "settings"} <= set(listing.columns)
+
+    def no_models(*args, **kwargs):
+        raise AssertionError("reload touched a model")
+
+    monkeypatch.setattr("backend.cache.get_model", no_models)
+    monkeypatch.setattr("backend.score_cache.score_texts", no_models)
+    oldest = listing["id"].iloc[-1]  # newest first: the first text's run is last
+    at.selectbox(key="run_choice").set_value(oldest).run()
+    at.button(key="run_reload").click().run()
+    assert not at.exception
+    assert any("Reloaded run" in s.value for s in at.success)
+    assert at.session_state["result"].run_id == oldest
+    assert maps(at) == scored  # the same views as when it was scored
+    assert len(at.dataframe[1].value) == 2  # its summary: one row per model
+    at.button(key="run_delete").click().run()
+    assert any("Deleted run" in s.value for s in at.success)
+    assert list(at.dataframe[0].value["id"]) == [listing["id"].iloc[0]]
+    assert len(maps(at)) == 0  # the deleted run is no longer drawn here

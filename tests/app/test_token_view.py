@@ -1,0 +1,122 @@
+"""The token view in AppTest, with the tiny models: widgets, scoring, views, no recompute, errors."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import legend, maps, score, visible_text
+
+from ui.samples import SAMPLES
+
+HOSTILE = "Hi <script>alert(1)</script> and <img src=x onerror=alert(1)> end."
+
+
+def test_widgets_present(app):
+    at = app.run()
+    assert not at.exception
+    labels = [w.label for w in at.sidebar.selectbox]
+    assert labels.count("Variant") == 2 and "Model A" in labels and "Model B" in labels
+    # The tiny models are folders, so both pickers are on "Other" with the path in the free field.
+    assert [t.value for t in at.sidebar.text_input][:1] == [at.session_state["model_a"]]
+    assert at.session_state["units"] == "nats"
+    assert at.text_area(key="input_text") is not None
+    assert {b.label for b in at.button} >= set(SAMPLES) | {"Score"}
+    assert "Pick two models" in at.info[0].value
+
+
+def test_sample_loads_in_one_click(app):
+    at = app.run()
+    at.button(key="sample_Code").click()
+    at.run()
+    assert at.text_area(key="input_text").value == SAMPLES["Code"]
+
+
+def test_score_shows_both_heatmaps_summary_and_exports(app):
+    at = score(app.run(), "The quick brown fox jumps over the lazy dog.")
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    found = maps(at)
+    assert {"duet-map-a-0", "duet-map-b-0"} <= set(found)
+    summary = at.dataframe[0].value
+    assert len(summary) == 2 and summary["model"].str.startswith(("A ·", "B ·")).all()
+    assert at.status[0].label.startswith("Scored in") and at.status[0].state == "complete"
+    labels = [b.label for b in at.get("download_button")]
+    for needed in ("Heatmap A (HTML)", "Heatmap B (HTML)", "PNG", "SVG", "HTML", "duet-tokens.csv", "duet-tokens.parquet"):
+        assert needed in labels
+    assert at.session_state["result"].run_id  # each scoring saves a run
+    assert at.sidebar.caption[0].value.startswith("Runs on")  # device and dtype once loaded
+
+
+def test_hostile_text_is_escaped(app):
+    at = score(app.run(), HOSTILE)
+    found = maps(at)
+    assert len(found) == 2
+    for body in found.values():
+        assert "<script" not in body and "<img" not in body
+        assert visible_text(body) == HOSTILE  # shown literally, every character
+    at.radio(key="tv_colour").set_value("delta").run()
+    body = maps(at)["duet-map-delta-0"]
+    assert "<script" not in body and "<img" not in body and visible_text(body) == HOSTILE
+
+
+def test_recolouring_and_units_never_recompute(app, monkeypatch):
+    at = score(app.run(), "One two three four five six seven.")
+    assert len(maps(at)) == 2
+
+    def boom(*args, **kwargs):
+        raise AssertionError("a view change called the scorer")
+
+    monkeypatch.setattr("ui.pipeline.score_models", boom)
+    monkeypatch.setattr("backend.score_cache.score_texts", boom)
+    for colouring in ("entropy", "rank", "delta", "surprisal"):
+        at.radio(key="tv_colour").set_value(colouring).run()
+        assert not at.exception, at.exception
+    assert list(maps(at)) == ["duet-map-a-0", "duet-map-b-0"]
+    at.radio(key="tv_colour").set_value("delta").run()
+    assert list(maps(at)) == ["duet-map-delta-0"]
+    assert "A predicted better" in legend(at)
+    at.segmented_control(key="units").set_value("bits").run()
+    assert "(bits)" in legend(at)
+    at.slider(key="tv_window").set_value(5).run()
+    at.radio(key="tv_colour").set_value("surprisal").run()
+    token_maps = maps(at)
+    at.radio(key="tv_level").set_value("words").run()
+    assert not at.exception
+    word_maps = maps(at)
+    assert set(word_maps) == {"duet-map-a-0", "duet-map-b-0"} and word_maps != token_maps
+
+
+def test_empty_text_is_an_error_and_keeps_results(app):
+    at = score(app.run(), "Some text to keep.")
+    before = maps(at)
+    at = score(at, "   ")
+    assert any("Nothing to score" in e.value for e in at.error)
+    assert maps(at) == before
+
+
+def test_model_that_fails_to_load_shows_why_and_the_other_still_shows(app, tmp_path):
+    at = app
+    at.session_state["model_a"] = str(tmp_path / "no-such-model")
+    at = score(at.run(), "Only model B can read this.")
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "Model A" in errors and "no model folder" in errors
+    assert set(maps(at)) == {"duet-map-b-0"}
+    assert len(at.dataframe[0].value) == 1
+
+
+def test_both_models_failing_keeps_earlier_results(app, tmp_path):
+    at = score(app.run(), "First a good run.")
+    before = maps(at)
+    for key in ("_path_a", "_path_b"):
+        at.sidebar.text_input(key=key).set_value(str(tmp_path / f"missing-{key}"))
+    at = score(at.run(), "Now neither model loads.")
+    assert any("could not be loaded" in e.value for e in at.error)
+    assert maps(at) == before
+
+
+def test_bad_spec_in_sidebar_is_a_message(app):
+    at = app.run()
+    at.sidebar.selectbox(key="_variant_a").set_value("prune").run()
+    at.sidebar.slider(key="_sparsity_a").set_value(0.95).run()
+    assert not at.exception
+    assert "variant=prune" in at.session_state["model_a"]

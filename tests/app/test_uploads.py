@@ -1,0 +1,60 @@
+"""Uploads in AppTest: several files, the column picker, and every kind of bad file as a clear message."""
+
+from __future__ import annotations
+
+from conftest import maps, score
+
+
+def upload_mode(at):
+    at.radio(key="input_mode").set_value("Upload files").run()
+    return at
+
+
+def test_csv_column_picker_and_several_files(app):
+    at = upload_mode(app.run())
+    at.file_uploader(key="uploads").set_value([
+        ("reviews.csv", b"id,body\n1,Great little phone.\n2,The battery died in a day.\n", "text/csv"),
+        ("notes.txt", b"First paragraph.\n\nSecond paragraph.", "text/plain"),
+    ]).run()
+    assert not at.exception
+    picker = at.selectbox(key="column_0_reviews.csv")
+    assert picker.options == ["id", "body"] and picker.value is None
+    assert any("reviews.csv has no column 'text'" in e.value for e in at.error)
+    picker.set_value("body").run()
+    at.radio(key="split_1_notes.txt").set_value("paragraph").run()
+    assert not at.error, [e.value for e in at.error]
+    at.button(key="score").click().run()
+    assert not at.exception and not at.error
+    assert len(at.session_state["result"].pair.texts) == 4
+    assert at.selectbox(key="tv_text").options[1].startswith("2: The battery")
+    assert {"duet-map-a-0", "duet-map-b-0"} <= set(maps(at))
+
+
+def test_bad_uploads_give_messages_and_keep_results(app, monkeypatch):
+    at = score(app.run(), "A result that must survive bad uploads.")
+    before = maps(at)
+    monkeypatch.setattr("ui.inputs.upload_limit_mb", lambda: 1)
+    upload_mode(at)
+    at.file_uploader(key="uploads").set_value([
+        ("binary.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "text/plain"),
+        ("empty.md", b"", "text/markdown"),
+        ("nocolumn.csv", b"id,score\n1,2\n", "text/csv"),
+        ("big.txt", b"word " * 300_000, "text/plain"),
+        ("broken.jsonl", b'{"text": "ok"}\nnot json\n', "application/json"),
+    ]).run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("binary.txt looks like a binary file" in e for e in errors)
+    assert any("empty.md is empty" in e for e in errors)
+    assert any("nocolumn.csv has no column 'text' (columns: id, score): pick the column" in e for e in errors)
+    assert any("big.txt is 1.4 MB; the upload limit is 1 MB" in e for e in errors)
+    assert any("broken.jsonl could not be parsed" in e for e in errors)
+    at.button(key="score").click().run()
+    assert any("Fix the upload problems" in e.value for e in at.error)
+    assert maps(at) == before
+
+
+def test_csv_whose_column_holds_no_text(app):
+    at = upload_mode(app.run())
+    at.file_uploader(key="uploads").set_value(("blank.csv", b"text,n\n,1\n   ,2\n", "text/csv")).run()
+    assert any("blank.csv contains no text" in e.value for e in at.error)
