@@ -57,6 +57,8 @@ def visible_text(body: str) -> str:
             self.out = []
 
         def handle_starttag(self, tag, attrs):
+            if tag in ("hr", "br"):  # void elements: no end tag comes
+                return
             cls = dict(attrs).get("class") or ""
             hidden = tag == "style" or "duet-tip" in cls or "duet-nl" in cls or "duet-legend" in cls or "duet-note" in cls
             self.hidden.append(hidden or (bool(self.hidden) and self.hidden[-1]))

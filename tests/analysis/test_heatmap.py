@@ -1,0 +1,234 @@
+"""The one HTML renderer: exact text, escaping, colours and legends with units, tooltips, standalone export."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import heatmap
+from analysis.schema import BITS_PER_NAT
+
+HOSTILE = "Hi <script>alert(1)</script> & <img src=x onerror=alert(1)> \"q\" 'end'\n  next"
+
+
+class Reader(HTMLParser):
+    """Visible text (tooltips, glyphs and styles left out), tooltips, and every tag seen."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack, self.text, self.tips, self.tags = [], [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag in ("hr", "br"):  # void elements: no end tag comes
+            return
+        cls = dict(attrs).get("class") or ""
+        kind = "tip" if "duet-tip" in cls else "hidden" if (tag == "style" or "duet-nl" in cls) else None
+        parent = self.stack[-1] if self.stack else None
+        self.stack.append(parent or kind)
+        if kind == "tip" and parent is None:
+            self.tips.append([])
+
+    def handle_endtag(self, tag):
+        if self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        state = self.stack[-1] if self.stack else None
+        if state is None:
+            self.text.append(data)
+        elif state == "tip":
+            self.tips[-1].append(data)
+
+
+def read(body: str) -> Reader:
+    reader = Reader()
+    reader.feed(body)
+    return reader
+
+
+def token_table(text: str, spans, logprobs, entropy=None, rank=None, topk=None) -> pd.DataFrame:
+    n = len(spans)
+    return pd.DataFrame({
+        "text_id": 0, "position": np.arange(n), "token_id": np.arange(n),
+        "token": [text[s:e] for s, e in spans],
+        "char_start": [s for s, _ in spans], "char_end": [e for _, e in spans],
+        "logprob": logprobs, "entropy": entropy if entropy is not None else np.full(n, 2.0),
+        "rank": rank if rank is not None else np.arange(1, n + 1, dtype=float),
+        "context_tokens": np.arange(1, n + 1),
+        "topk_token_ids": [[1, 2]] * n,
+        "topk_tokens": topk if topk is not None else [["<b>x", "\n y"]] * n,
+        "topk_logprobs": [[-0.5, -1.5]] * n,
+    })
+
+
+def char_tokens(text: str) -> pd.DataFrame:
+    spans = [(i, i + 1) for i in range(len(text))]
+    return token_table(text, spans, -np.linspace(0.1, 9, len(text)))
+
+
+def test_token_map_shows_the_text_exactly_and_escapes_everything():
+    tokens = char_tokens(HOSTILE)
+    scale = heatmap.scale_for("surprisal", "nats", -tokens["logprob"].to_numpy())
+    body = heatmap.render(HOSTILE, heatmap.token_cells(HOSTILE, tokens, "surprisal", "nats", "<i>model</i>"), scale)
+    reader = read(body)
+    assert "".join(reader.text) == HOSTILE
+    assert set(reader.tags) <= {"div", "span", "b", "table", "tr", "td", "hr"}
+    assert "<script" not in body and "<img" not in body and "<i>" not in body
+    assert "&lt;i&gt;model&lt;/i&gt;" in body and "&lt;b&gt;x" in body
+
+
+def test_word_map_escapes_and_keeps_text():
+    words = pd.DataFrame({
+        "text_id": 0, "word_index": [0, 1], "word": ["<script>", "x"], "char_start": [0, 9], "char_end": [8, 10],
+        "logprob_a": [-1.0, -2.0], "logprob_b": [-3.0, np.nan], "entropy_a": [1.0, 1.0], "entropy_b": [2.0, 2.0],
+        "n_tokens_a": [3, 1], "n_tokens_b": [2, 1], "delta": [2.0, np.nan],
+    })
+    text = "<script> x"
+    scale = heatmap.scale_for("delta", "nats", words["delta"].to_numpy())
+    body = heatmap.render(text, heatmap.word_cells(text, words, "delta", "nats", None, ("<A>", "B")), scale)
+    reader = read(body)
+    assert "".join(reader.text) == text and "<script" not in body
+    tip = "".join(reader.tips[0])
+    assert "<A>" in tip and "B:" in tip and "A predicted it better" in tip  # both models' values in difference mode
+    assert "not scored by both" in "".join(reader.tips[1])
+    assert f'background:{heatmap.MISSING_COLOUR}' in body  # NaN is "no score", never a real colour
+
+
+def test_tooltip_has_piece_probability_logprob_entropy_rank_and_topk_in_units():
+    text = "ab"
+    tokens = token_table(text, [(0, 1), (1, 2)], [math.log(0.25), math.log(0.5)], entropy=[1.0, 2.0], rank=[3.0, 1.0])
+    cells = heatmap.token_cells(text, tokens, "surprisal", "bits", "A")
+    tip = "".join(read(heatmap.render(text, cells, heatmap.scale_for("surprisal", "bits"))).tips[0])
+    assert "probability 0.250" in tip and "logprob -2 bits" in tip and "surprisal 2 bits" in tip
+    assert f"entropy {BITS_PER_NAT:.3g} bits" in tip and "rank 3" in tip
+    assert "top-2 predictions" in tip and "<b>x" in tip and "↵␣y" in tip and "0.607" in tip  # exp(-0.5)
+    assert cells[0].value == pytest.approx(2.0)  # surprisal in bits
+
+
+def test_first_token_without_context_is_no_score():
+    text = "ab"
+    tokens = token_table(text, [(0, 1), (1, 2)], [np.nan, -1.0], entropy=[np.nan, 1.0], rank=[np.nan, 1.0])
+    cells = heatmap.token_cells(text, tokens, "rank", "nats", "B")
+    assert math.isnan(cells[0].value)
+    body = heatmap.render(text, cells, heatmap.scale_for("rank", "nats"))
+    assert "no score: the first token" in body and heatmap.MISSING_COLOUR in body
+
+
+def test_byte_fallback_pieces_join_one_cell_and_add_up():
+    text = "é!"  # a byte-fallback tokenizer emits two tokens for "é": the second with an empty span
+    tokens = token_table(text, [(0, 1), (1, 1), (1, 2)], [-1.0, -0.5, -2.0], entropy=[3.0, 0.1, 1.0], rank=[4.0, 1.0, 2.0])
+    cells = heatmap.token_cells(text, tokens, "surprisal", "nats", "A")
+    assert [(c.start, c.end) for c in cells] == [(0, 1), (1, 2)]
+    assert cells[0].value == pytest.approx(1.5)  # the cost of the visible "é"
+    assert "2 tokens cover this text" in cells[0].tooltip
+    assert heatmap.token_cells(text, tokens, "entropy", "nats", "A")[0].value == 3.0  # the first token's
+    assert heatmap.token_cells(text, tokens, "rank", "nats", "A")[0].value == 4.0
+    assert "".join(read(heatmap.render(text, cells, heatmap.scale_for("surprisal", "nats"))).text) == text
+
+
+def test_overlapping_and_uncovered_spans_keep_the_text():
+    text = "  hello world  "
+    tokens = token_table(text, [(2, 7), (5, 8), (8, 13)], [-1.0, -2.0, -3.0])
+    body = heatmap.render(text, heatmap.token_cells(text, tokens, "surprisal", "nats", "A"), heatmap.scale_for("surprisal", "nats"))
+    assert "".join(read(body).text) == text
+
+
+def test_newline_cell_is_visible_and_hoverable():
+    text = "a\n\nb"
+    tokens = token_table(text, [(0, 1), (1, 3), (3, 4)], [-1.0, -1.0, -1.0])
+    body = heatmap.render(text, heatmap.token_cells(text, tokens, "surprisal", "nats", "A"), heatmap.scale_for("surprisal", "nats"))
+    assert '<span class="duet-nl">↵</span>\n\n' in body
+
+
+def test_colours_scales_and_legends():
+    bits = heatmap.scale_for("surprisal", "bits", np.array([0.0, 1.0, 2.0]))
+    nats = heatmap.scale_for("surprisal", "nats", np.array([0.0, 1.0, 2.0]))
+    assert bits.vmax == pytest.approx(nats.vmax * BITS_PER_NAT)
+    assert "(bits" in bits.title and "(nats" in nats.title
+    assert bits.colour(0.0) == heatmap.PALETTES["surprisal"][0] and bits.colour(1e9) == heatmap.PALETTES["surprisal"][-1]
+    assert heatmap.legend_html(bits).count("bits") >= 1
+    rank = heatmap.scale_for("rank", "nats")
+    assert [rank.colour(r) for r in (1, 2, 10, 11, 100, 101, 50_000)] == [
+        heatmap.RANK_BUCKETS[0][2], heatmap.RANK_BUCKETS[1][2], heatmap.RANK_BUCKETS[1][2],
+        heatmap.RANK_BUCKETS[2][2], heatmap.RANK_BUCKETS[2][2], heatmap.RANK_BUCKETS[3][2], heatmap.RANK_BUCKETS[3][2],
+    ]
+    assert all(name in heatmap.legend_html(rank) for _, name, _ in heatmap.RANK_BUCKETS)
+    delta = heatmap.scale_for("delta", "nats", np.array([-3.0, 1.0]))
+    assert delta.vmin == -delta.vmax and delta.colour(0.0) == heatmap.DIVERGING[4]
+    assert delta.colour(delta.vmax) == heatmap.DIVERGING[-1]  # A better: the blue end
+    legend = heatmap.legend_html(delta)
+    assert "B predicted better" in legend and "A predicted better" in legend and "(nats)" in legend
+    assert heatmap.text_colour("#b10026") == "#ffffff" and heatmap.text_colour("#ffffcc") == "#000000"
+
+
+def test_one_outlier_does_not_wash_out_the_scale():
+    values = np.concatenate([np.full(99, 2.0), [500.0]])
+    assert heatmap.scale_for("surprisal", "nats", values).vmax < 10
+
+
+def test_long_texts_are_cut_with_a_note():
+    text = "x" * 50
+    body = heatmap.render(text, heatmap.token_cells(text, char_tokens(text), "surprisal", "nats", "A"),
+                          heatmap.scale_for("surprisal", "nats"), max_cells=10)
+    assert "Showing the first 10 of 50 pieces" in body and body.count('class="duet-cell"') == 10
+
+
+def pair_tables(text: str):
+    tokens_a = char_tokens(text).assign(model="a")
+    tokens_b = token_table(text, [(0, 3), (3, len(text))], [-1.0, -2.0]).assign(model="b")
+    words = pd.DataFrame({
+        "text_id": 0, "word_index": [0, 1], "word": [text[:3], text[4:]], "char_start": [0, 4],
+        "char_end": [3, len(text)], "logprob_a": [-1.0, -2.0], "logprob_b": [-2.0, -1.0], "entropy_a": [1.0, 1.0],
+        "entropy_b": [1.0, 1.0], "n_tokens_a": [3, 3], "n_tokens_b": [1, 1], "delta": [1.0, -1.0],
+    })
+    return pd.concat([tokens_a, tokens_b], ignore_index=True), words
+
+
+@pytest.mark.parametrize("colouring,level,expected", [
+    ("surprisal", "tokens", {"a", "b"}), ("entropy", "words", {"a", "b"}), ("rank", "words", {"a", "b"}),
+    ("delta", "tokens", {"delta"}),
+])
+def test_pair_heatmaps(colouring, level, expected):
+    text = "one two"
+    tokens, words = pair_tables(text)
+    maps = heatmap.pair_heatmaps(text, 0, tokens, words, colouring, level, "bits", ("A", "B"))
+    assert set(maps.maps) == expected and "duet-legend" in maps.legend
+    for body in maps.maps.values():
+        assert "".join(read(body).text) == text
+    if colouring == "rank":  # rank is per token whatever the level asked
+        assert maps.maps["a"].count('class="duet-cell"') == len(text)
+
+
+def test_pair_heatmaps_with_a_missing_model_and_same_vocab():
+    text = "one two"
+    tokens, words = pair_tables(text)
+    only_b = tokens[tokens["model"] == "b"]
+    assert set(heatmap.pair_heatmaps(text, 0, only_b, words, "surprisal", "tokens", "nats", ("A", "B")).maps) == {"b"}
+    same = pd.DataFrame({"text_id": 0, "position": np.arange(len(text)), "kl_a_b": 0.1, "kl_b_a": 0.2, "js": 0.05,
+                         "topk_overlap": np.linspace(0, 1, len(text))})
+    maps = heatmap.pair_heatmaps(text, 0, tokens, words, "topk_overlap", "words", "nats", ("A", "B"), same)
+    assert "top-k overlap" in maps.legend and "KL(A‖B) 0.1 nats" in maps.maps["a"]
+
+
+def test_standalone_html_works_without_a_server():
+    text = "hi <b>"
+    body = heatmap.render(text, heatmap.token_cells(text, char_tokens(text), "surprisal", "nats", "A"),
+                          heatmap.scale_for("surprisal", "nats"))
+    page = heatmap.standalone_html("T <x>", [("A & B", body)], note="n <y>")
+    assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page
+    assert ".duet-cell:hover>.duet-tip" in page  # the tooltip is CSS: no script, no server
+    assert "<script" not in page and "http" not in page
+    assert "T &lt;x&gt;" in page and "A &amp; B" in page and "n &lt;y&gt;" in page
+
+
+def test_analysis_modules_stay_free_of_torch_and_streamlit():
+    code = ("import sys; import analysis.heatmap, analysis.plots; "
+            "bad = {'torch', 'transformers', 'streamlit'} & set(sys.modules); assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)

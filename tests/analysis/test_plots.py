@@ -1,0 +1,71 @@
+"""Figures: the traces, distributions and same-vocabulary plots carry units, words and escaped hover text."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import plots
+from analysis.schema import BITS_PER_NAT
+
+
+def words_table(n: int = 10) -> pd.DataFrame:
+    a = -np.arange(1, n + 1, dtype=float)
+    b = -np.full(n, 2.0)
+    a[3] = np.nan
+    return pd.DataFrame({
+        "text_id": 0, "word_index": np.arange(n), "word": ["<img src=x onerror=alert(1)>"] + [f"w{i}" for i in range(1, n)],
+        "char_start": np.arange(n) * 3, "char_end": np.arange(n) * 3 + 2,
+        "logprob_a": a, "logprob_b": b, "entropy_a": np.full(n, 1.0), "entropy_b": np.full(n, 3.0),
+        "n_tokens_a": 1, "n_tokens_b": 1, "delta": a - b,
+    })
+
+
+def test_rolling_mean_skips_missing_values():
+    values = np.array([1.0, np.nan, 3.0, 5.0])
+    np.testing.assert_allclose(plots.rolling(values, 2), [1.0, 1.0, 3.0, 4.0])
+    np.testing.assert_array_equal(plots.rolling(values, 1), values)
+
+
+@pytest.mark.parametrize("units", ["nats", "bits"])
+def test_word_trace(units):
+    fig = plots.word_trace(words_table(), "surprisal", units, window=1, labels=("SmolLM", "Gemma"))
+    names = [t.name for t in fig.data]
+    assert names == ["SmolLM", "Gemma", "SmolLM − Gemma"]
+    factor = BITS_PER_NAT if units == "bits" else 1.0
+    np.testing.assert_allclose(fig.data[0].y[:3], np.array([1.0, 2.0, 3.0]) * factor)
+    np.testing.assert_allclose(fig.data[2].y[:3], np.array([-1.0, 0.0, 1.0]) * factor)
+    assert np.isnan(fig.data[0].y[3])  # a missing value stays missing, never 0
+    assert fig.layout.yaxis.title.text == f"surprisal ({units})" and fig.layout.yaxis2.title.text == f"A − B ({units})"
+    # Hover names the word, escaped (plotly renders a subset of HTML in hover labels).
+    assert fig.data[0].customdata[0] == "&lt;img src=x onerror=alert(1)&gt;"
+    assert "%{customdata}" in fig.data[0].hovertemplate and units in fig.data[0].hovertemplate
+
+
+def test_word_trace_rolling_and_entropy():
+    fig = plots.word_trace(words_table(), "entropy", "nats", window=3)
+    assert "rolling mean of 3 words" in fig.layout.title.text
+    np.testing.assert_allclose(fig.data[2].y, np.full(10, -2.0))
+    with pytest.raises(ValueError):
+        plots.word_trace(words_table(), "rank", "nats")
+
+
+def test_distribution_per_token_and_per_word():
+    tokens = pd.DataFrame({"model": ["a"] * 4 + ["b"] * 2, "logprob": [-1.0, -2.0, np.nan, -3.0, -1.0, -1.0]})
+    fig = plots.distribution(tokens, words_table(), "bits", "tokens", ("A", "B"))
+    assert len(fig.data) == 2 and fig.data[0].histnorm == "probability density"
+    assert len(fig.data[0].x) == 3 and "mean" in fig.data[0].name
+    assert fig.layout.xaxis.title.text == "surprisal (bits per token)"
+    fig = plots.distribution(tokens, words_table(), "nats", "words")
+    assert fig.layout.xaxis.title.text == "surprisal (nats per word)" and len(fig.data[0].x) == 9
+
+
+def test_same_vocab_trace():
+    same = pd.DataFrame({"text_id": 0, "position": [2, 0, 1], "kl_a_b": [0.3, 0.1, 0.2], "kl_b_a": 0.2, "js": 0.1,
+                         "topk_overlap": [1.0, 0.2, 0.6]})
+    tokens_a = pd.DataFrame({"position": [0, 1, 2], "token": ["<s", "b", "c"]})
+    fig = plots.same_vocab_trace(same, tokens_a, "bits", 1)
+    assert [t.name for t in fig.data] == ["KL(A‖B)", "KL(B‖A)", "JS", "top-k overlap"]
+    np.testing.assert_allclose(fig.data[0].y, np.array([0.1, 0.2, 0.3]) * BITS_PER_NAT)
+    assert fig.data[0].customdata[0] == "&lt;s" and fig.layout.yaxis.title.text == "divergence (bits)"
