@@ -6,6 +6,17 @@
 Writes the token table of both models (column model = a|b) to OUT.parquet and
 the word-aligned table to OUT.words.parquet. Progress goes to stderr. Bad input
 exits non-zero with one line on stderr.
+
+  python -m backend score ... --engine ray --input FILE_OR_FOLDER --out OUT_FOLDER
+      [--address ADDR] [--workers N] [--num-gpus-per-worker G] [--batch-tokens T]
+
+The same scoring spread over a Ray cluster (backend/ray_engine.py); OUT_FOLDER
+holds tokens/, words/, summary/ parquet parts (backend/corpus_run.py). Rerun the
+same command to finish an interrupted job: only missing texts are scored.
+
+  python -m backend import-run OUT_FOLDER [--name NAME]
+
+Copies a finished OUT_FOLDER into the run store, where the dashboard's Runs page lists it.
 """
 
 from __future__ import annotations
@@ -28,8 +39,21 @@ def main(argv: list[str] | None = None) -> int:
     score.add_argument("--top-k", type=int, default=5)
     score.add_argument("--window", type=int, default=None)
     score.add_argument("--stride", type=int, default=None)
+    engine = score.add_argument_group("engine")
+    engine.add_argument("--engine", default="local", choices=["local", "ray"], help="ray: --input may be a folder (and .parquet), --out is a folder")
+    engine.add_argument("--address", default=None, help="ray: cluster address (host:6379); default RAY_ADDRESS, else a local instance")
+    engine.add_argument("--workers", type=int, default=None, help="ray: actors, each holding both models; default one per GPU (one per node without GPUs)")
+    engine.add_argument("--num-gpus-per-worker", type=float, default=None, help="ray: default 1 when the cluster has GPUs, else 0")
+    engine.add_argument("--batch-tokens", type=int, default=None, help="ray: estimated tokens per unit of work (retry and resume); default 65536 on GPU, 8192 on CPU")
+    import_run = commands.add_parser("import-run", help="add a finished --engine ray output folder to the dashboard's runs")
+    import_run.add_argument("folder")
+    import_run.add_argument("--name", default="")
     args = parser.parse_args(argv)
     try:
+        if args.command == "import-run":
+            return _import_run(args)
+        if args.engine == "ray":
+            return _score_ray(args)
         return _score(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -77,6 +101,24 @@ def _score(args) -> int:
     n_windows = int((result.tokens["context_tokens"] < result.tokens["position"]).sum())
     note = f"; {n_windows} tokens scored in sliding windows" if n_windows else ""
     say(f"scored {len(texts)} text(s): {len(result.tokens)} token rows -> {out}, {len(result.words)} words -> {words_path}{note}")
+    return 0
+
+
+def _score_ray(args) -> int:
+    from backend.ray_engine import RayOptions, score_corpus
+    from backend.scoring import ScoreSettings
+
+    options = RayOptions(args.address, args.workers, args.num_gpus_per_worker, args.batch_tokens)
+    settings = ScoreSettings(top_k=args.top_k, window=args.window, stride=args.stride)
+    score_corpus(Path(args.input), Path(args.out), args.model_a, args.model_b, settings, args.split, args.text_column, options)
+    return 0
+
+
+def _import_run(args) -> int:
+    from backend.corpus_run import import_corpus_run
+
+    run_id = import_corpus_run(args.folder, name=args.name)
+    print(f"imported {args.folder} as run {run_id}", file=sys.stderr)
     return 0
 
 
