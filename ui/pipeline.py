@@ -72,7 +72,7 @@ def score_models(
     if len(tables) == 2 and compare_same_vocab is not None:
         try:
             if same_vocabulary(models["a"], models["b"]):
-                same = compare_same_vocab(models["a"], models["b"], texts)
+                same = compare_same_vocab(models["a"], models["b"], texts, settings)
         except Exception as error:  # noqa: BLE001 - an extra view; the main results stand
             errors["same_vocab"] = user_message(error)
     return PairOutcome(pair, errors, same)

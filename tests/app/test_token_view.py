@@ -120,3 +120,20 @@ def test_bad_spec_in_sidebar_is_a_message(app):
     at.sidebar.slider(key="_sparsity_a").set_value(0.95).run()
     assert not at.exception
     assert "variant=prune" in at.session_state["model_a"]
+
+
+def test_same_vocabulary_view(app, tiny_a):
+    """A model against its own pruned copy: same vocabulary, so KL / JS / top-k overlap appear."""
+    at = app
+    at.session_state["model_b"] = f"{tiny_a}?sparsity=0.5&variant=prune"
+    at = score(at.run(), "Same words, same vocabulary, two versions of one model.")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    shown = at.session_state["result"]
+    assert shown.same_vocab is not None and len(shown.same_vocab)
+    colour = at.radio(key="tv_colour")
+    assert {"KL(A‖B)", "KL(B‖A)", "Jensen–Shannon", "Top-k overlap"} <= set(colour.options)
+    colour.set_value("js").run()
+    assert not at.exception
+    assert "Jensen–Shannon" in legend(at) and set(maps(at)) == {"duet-map-a-0", "duet-map-b-0"}
+    assert at.slider(key="tv_sv_window") is not None
+    assert "duet-same-vocabulary.csv" in [b.label for b in at.get("download_button")]
