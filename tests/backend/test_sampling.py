@@ -1,0 +1,243 @@
+"""Batched sampling: untempered logprobs against teacher forcing, batching invariance, stops and trimming."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from backend.head_stats import Head, chunk_size, position_stats
+from backend.inputs import InputError
+from backend.loading import load_model
+from backend.sampling import (
+    REFERENCE_SAMPLE_ID,
+    SAMPLE_COLUMNS,
+    SAMPLE_TOKEN_COLUMNS,
+    RowSampler,
+    SampleSettings,
+    first_line_end,
+    model_input,
+    sample_prompts,
+)
+from backend.scoring import forward_hidden
+from backend.specs import ModelSpec
+
+PROMPTS = ["The quick brown fox", "1 + 2 =", "Alice: How are you?\nBob:"]  # different lengths: left padding
+
+
+@pytest.fixture(scope="module")
+def model_a(tiny_a):
+    return load_model(ModelSpec(str(tiny_a)))
+
+
+@pytest.fixture(scope="module")
+def model_b(tiny_b):
+    return load_model(ModelSpec(str(tiny_b)))
+
+
+def teacher_forced(loaded, prompt_ids: list[int], sample_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The scoring engine's statistics of sample_ids after prompt_ids: one unpadded forward, float32 head.
+
+    The shift: the hidden state at index p - 1 predicts the token at index p, so
+    the sample's tokens (indices len(prompt) ..) are predicted from len(prompt) - 1 ...
+    """
+    ids = torch.tensor([prompt_ids + sample_ids])
+    with torch.inference_mode():
+        hidden = forward_hidden(loaded.model, ids, torch.ones_like(ids))[0]
+        head = Head.of(loaded.model)
+        n = len(prompt_ids)
+        stats = position_stats(
+            head, hidden[n - 1 : n - 1 + len(sample_ids)], torch.tensor(sample_ids), 1, chunk_size(head.vocab_size)
+        )
+    return stats.logprob.double().numpy(), stats.entropy.double().numpy()
+
+
+@pytest.mark.parametrize("which", ["model_a", "model_b"])
+def test_logprobs_match_teacher_forcing(which, request):
+    """Every kept token's untempered logprob and entropy equal the scoring engine's, to 1e-3 nats."""
+    loaded = request.getfixturevalue(which)
+    settings = SampleSettings(n_samples=3, max_new_tokens=10, seed=1)
+    result = sample_prompts(loaded, PROMPTS, settings, model="x")
+    assert len(result.samples) == len(PROMPTS) * 4
+    worst = 0.0
+    for (prompt_id, sample_id), tokens in result.tokens.groupby(["prompt_id", "sample_id"]):
+        prompt_ids = model_input(loaded.tokenizer, PROMPTS[prompt_id], settings).ids
+        logprob, entropy = teacher_forced(loaded, prompt_ids, tokens["token_id"].tolist())
+        worst = max(worst, np.abs(logprob - tokens["logprob"].to_numpy()).max())
+        np.testing.assert_allclose(tokens["logprob"], logprob, atol=1e-3)
+        np.testing.assert_allclose(tokens["entropy"], entropy, atol=1e-3)
+    assert worst < 1e-3
+    # Totals are the sums of the kept tokens' logprobs.
+    totals = result.tokens.groupby(["prompt_id", "sample_id"])["logprob"].sum()
+    joined = result.samples.set_index(["prompt_id", "sample_id"])["total_logprob"]
+    np.testing.assert_allclose(joined.loc[totals.index], totals, atol=1e-9)
+
+
+def test_tables_have_their_schema(model_a):
+    result = sample_prompts(model_a, PROMPTS[:2], SampleSettings(n_samples=2, max_new_tokens=6), model="a")
+    assert dict(result.samples.dtypes.astype(str)) == {
+        c: ("object" if t == "string" else t) for c, t in SAMPLE_COLUMNS.items()
+    } or list(result.samples.columns) == list(SAMPLE_COLUMNS)
+    assert list(result.tokens.columns) == list(SAMPLE_TOKEN_COLUMNS)
+    assert set(result.samples["model"]) == {"a"}
+    references = result.samples[result.samples["is_reference"]]
+    assert list(references["sample_id"]) == [REFERENCE_SAMPLE_ID] * 2
+    assert list(result.samples.groupby("prompt_id").size()) == [3, 3]
+    # Token spans tile each sample's text.
+    for (p, s), tokens in result.tokens.groupby(["prompt_id", "sample_id"]):
+        text = result.samples.set_index(["prompt_id", "sample_id"]).loc[(p, s), "text"]
+        in_text = tokens[~tokens["is_eos"]]
+        assert "".join(text[a:b] for a, b in zip(in_text["char_start"], in_text["char_end"])) == text
+
+
+def test_batching_does_not_change_samples(model_a):
+    """A prompt's samples are the same alone, with other prompts, and in calls of any size."""
+    settings = SampleSettings(n_samples=3, max_new_tokens=8, seed=7)
+    together = sample_prompts(model_a, PROMPTS, settings, model="a")
+    small_calls = sample_prompts(model_a, PROMPTS, settings, model="a", call_rows=4)
+    alone = pd.concat(
+        [sample_prompts(model_a, [p], settings, model="a").samples.assign(prompt_id=i) for i, p in enumerate(PROMPTS)],
+        ignore_index=True,
+    )
+    for other in (small_calls.samples, alone):
+        assert list(other["text"]) == list(together.samples["text"])
+        np.testing.assert_allclose(other["total_logprob"], together.samples["total_logprob"], atol=1e-4)
+
+
+def test_seed_reproduces_and_changes(model_a):
+    base = SampleSettings(n_samples=4, max_new_tokens=8, seed=3)
+    first = sample_prompts(model_a, PROMPTS[:1], base).samples["text"].tolist()
+    again = sample_prompts(model_a, PROMPTS[:1], base).samples["text"].tolist()
+    other = sample_prompts(model_a, PROMPTS[:1], SampleSettings(n_samples=4, max_new_tokens=8, seed=4)).samples["text"].tolist()
+    assert first == again
+    assert first != other
+    assert len(set(first[:4])) > 1  # the samples of one prompt differ from each other
+
+
+def test_reference_is_near_greedy(model_a):
+    """At temperature 0.1 the reference follows the top token almost always."""
+    result = sample_prompts(model_a, PROMPTS, SampleSettings(n_samples=2, max_new_tokens=10))
+    ref = result.tokens[result.tokens["is_reference"]]
+    samples = result.tokens[~result.tokens["is_reference"]]
+    assert (ref["rank"] == 1).mean() > 0.8
+    assert (samples["rank"] == 1).mean() < (ref["rank"] == 1).mean()
+
+
+def test_sampler_draws_from_the_tempered_distribution():
+    """Frequencies of the inverse-CDF choice follow softmax(logits / T); records stay untempered."""
+    logits = torch.tensor([[2.0, 1.0, 0.0, -1.0, -math.inf]])
+    draws = 40_000
+    rows = logits.expand(draws, -1)
+    uniforms = torch.rand(draws, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    for temperature in (1.0, 0.5):
+        sampler = RowSampler(torch.full((draws,), temperature), 1.0, uniforms)
+        out = sampler(None, rows.clone())
+        chosen = sampler.ids[0]
+        assert torch.equal(out.argmax(-1), chosen)
+        freq = torch.bincount(chosen, minlength=5).double() / draws
+        expected = torch.softmax(logits[0] / temperature, -1).double()
+        assert torch.allclose(freq, expected, atol=0.01)
+        assert freq[4] == 0  # a -inf logit is never drawn
+        untempered = torch.log_softmax(logits[0], -1)
+        assert torch.allclose(sampler.logprobs[0], untempered[chosen], atol=1e-6)
+        p = untempered.exp()
+        entropy = -(p[:4] * untempered[:4]).sum()
+        assert torch.allclose(sampler.entropies[0], entropy.expand(draws).float(), atol=1e-5)
+
+
+def test_top_p_keeps_the_nucleus():
+    logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))
+    draws = 4000
+    uniforms = torch.rand(draws, 1, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    sampler = RowSampler(torch.ones(draws), 0.75, uniforms)
+    sampler(None, logits.expand(draws, -1).clone())
+    freq = torch.bincount(sampler.ids[0], minlength=4).double() / draws
+    assert freq[2] == 0 and freq[3] == 0  # 0.5 + 0.3 already reaches 0.75
+    assert abs(freq[0] - 0.5 / 0.8) < 0.03
+
+
+def test_first_line_end():
+    assert first_line_end(["Paris", ".", "\n", "More"]) == 2
+    assert first_line_end(["\n", "\n", " Paris", "\n"]) == 3  # leading blank lines do not end the answer
+    assert first_line_end(["Paris", "?\n"]) == 1  # the newline's token goes, with its "?"
+    assert first_line_end(["Paris", " is", " nice"]) is None
+    assert first_line_end([]) is None
+
+
+def test_eos_and_single_line(model_a):
+    """EOS ends a sample (its logprob counts, its text does not); single-line trims and recomputes."""
+    settings = SampleSettings(n_samples=6, max_new_tokens=12, seed=2)
+    free = sample_prompts(model_a, PROMPTS[:2], settings)
+    # Make a token the model often picks an EOS too, so samples end early.
+    common = int(free.tokens["token_id"].value_counts().index[0])
+    original = model_a.model.generation_config.eos_token_id
+    model_a.model.generation_config.eos_token_id = [model_a.tokenizer.eos_token_id, common]
+    try:
+        stopped = sample_prompts(model_a, PROMPTS[:2], settings)
+    finally:
+        model_a.model.generation_config.eos_token_id = original
+    ended = stopped.samples[stopped.samples["stop_reason"] == "eos"]
+    assert len(ended) > 0
+    for row in ended.itertuples():
+        tokens = stopped.tokens[(stopped.tokens["prompt_id"] == row.prompt_id) & (stopped.tokens["sample_id"] == row.sample_id)]
+        assert tokens["is_eos"].tolist() == [False] * (len(tokens) - 1) + [True]
+        assert tokens["token_id"].iloc[-1] == common
+        assert row.n_tokens == len(tokens)
+        assert row.total_logprob == pytest.approx(tokens["logprob"].sum())
+    # Before the EOS, the stopped samples are the free ones (same draws).
+    merged = free.samples.merge(stopped.samples, on=["prompt_id", "sample_id"], suffixes=("_free", "_stop"))
+    for row in merged.itertuples():
+        assert row.text_free.startswith(row.text_stop)
+
+    # A random model seldom writes a newline: raise its logit so that lines end.
+    newline = model_a.tokenizer("\n", add_special_tokens=False)["input_ids"][0]
+
+    def favour_newline(module, args, output):
+        output[..., newline] += 3.0
+        return output
+
+    hook = model_a.model.get_output_embeddings().register_forward_hook(favour_newline)
+    try:
+        lines = sample_prompts(model_a, ["Alice: How are you?\nBob:", "- apples\n-"], SampleSettings(n_samples=8, max_new_tokens=16, single_line=True, seed=5))
+    finally:
+        hook.remove()
+    for row in lines.samples.itertuples():
+        assert "\n" not in row.text.lstrip()
+        tokens = lines.tokens[(lines.tokens["prompt_id"] == row.prompt_id) & (lines.tokens["sample_id"] == row.sample_id)]
+        assert row.n_tokens == len(tokens)
+        assert row.total_logprob == pytest.approx(tokens["logprob"].sum())
+        if row.n_tokens:
+            assert row.mean_logprob == pytest.approx(tokens["logprob"].mean())
+        else:
+            assert math.isnan(row.mean_logprob)
+    assert "newline" in set(lines.samples["stop_reason"])
+
+
+def test_chat_template_when_asked_and_present(model_a):
+    tokenizer = model_a.tokenizer
+    plain = model_input(tokenizer, "Hi", SampleSettings(chat_template=True))
+    assert not plain.chat_template  # no template: the raw prompt, BOS first
+    assert plain.ids[0] == tokenizer.bos_token_id and plain.text == "Hi"
+    tokenizer.chat_template = "{% for m in messages %}<s>{{ m['content'] }} =>{% endfor %}"
+    try:
+        templated = model_input(tokenizer, "Hi", SampleSettings(chat_template=True, prompt_format="Q: {prompt}"))
+        untemplated = model_input(tokenizer, "Hi", SampleSettings(chat_template=False))
+    finally:
+        tokenizer.chat_template = None
+    assert templated.chat_template and templated.text == "<s>Q: Hi =>"
+    assert templated.ids.count(tokenizer.bos_token_id) == 1  # the template's <s> is the special token
+    assert not untemplated.chat_template
+
+
+def test_bad_settings_and_prompts(model_a):
+    with pytest.raises(InputError):
+        SampleSettings(temperature=0)
+    with pytest.raises(InputError):
+        SampleSettings(prompt_format="no placeholder")
+    with pytest.raises(InputError):
+        sample_prompts(model_a, ["   "], SampleSettings(n_samples=1, max_new_tokens=2))
+    with pytest.raises(InputError, match="context"):
+        sample_prompts(model_a, ["word " * 300], SampleSettings(n_samples=1, max_new_tokens=2))
