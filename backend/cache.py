@@ -22,3 +22,19 @@ def get_model(spec: ModelSpec, progress=None) -> LoadedModel:
     if progress is not None:
         progress(f"Loading {spec.label}…")
     return _load(str(spec))
+
+
+@st.cache_resource(show_spinner=False, max_entries=1)
+def get_sentence_encoder():
+    """The embedded all-MiniLM-L6-v2 sentence encoder (backend/sentence_embeddings.py), loaded once."""
+    from backend.sentence_embeddings import load_sentence_encoder
+
+    return load_sentence_encoder()
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def get_nli(name: str):
+    """An NLI cross-encoder by folder or hub id (backend/nli.py), loaded once per name."""
+    from backend.nli import load_nli
+
+    return load_nli(name)

@@ -1,0 +1,132 @@
+"""Entailment with an NLI cross-encoder, for meaning clusters by bidirectional entailment.
+
+Any sequence-classification model the user names (a folder or a hub id,
+e.g. microsoft/deberta-large-mnli) whose config.id2label has an
+"entailment" label. `Entailment` is the `entails(premise, hypothesis)`
+callable that analysis.uncertainty.cluster_by_entailment takes: True when the
+most likely label is entailment (strict: neutral is not entailment; the
+clustering asks both directions).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+import threading
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from backend.loading import ModelLoadError
+
+DEFAULT_BATCH = 32  # pairs per forward
+MAX_PAIR_TOKENS = 512  # NLI encoders are trained on short pairs; answers are short
+
+
+def entailment_index(id2label: dict) -> int:
+    """The class index whose label means entailment ("entailment", "ENTAILMENT", "entails", ...)."""
+    labels = {int(i): str(name) for i, name in (id2label or {}).items()}
+    for index, name in sorted(labels.items()):
+        if name.strip().lower().startswith("entail"):
+            return index
+    shown = ", ".join(labels[i] for i in sorted(labels)) or "none"
+    raise ModelLoadError(f"this classifier has no 'entailment' label (its labels: {shown}); pick an NLI model")
+
+
+@dataclasses.dataclass
+class NLIModel:
+    name: str
+    model: object  # AutoModelForSequenceClassification
+    tokenizer: object
+    entailment: int  # class index of entailment
+    device: str = "cpu"
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
+
+    def predict(self, pairs: Sequence[tuple[str, str]], batch_size: int = DEFAULT_BATCH) -> np.ndarray:
+        """Most likely class index of each (premise, hypothesis) pair, shape [n]."""
+        import torch
+
+        out = np.zeros(len(pairs), dtype=np.int64)
+        limit = min(int(getattr(self.tokenizer, "model_max_length", MAX_PAIR_TOKENS) or MAX_PAIR_TOKENS), MAX_PAIR_TOKENS)
+        with self.lock, torch.inference_mode():
+            for start in range(0, len(pairs), batch_size):
+                chunk = pairs[start : start + batch_size]
+                encoded = self.tokenizer(
+                    [p for p, _ in chunk], [h for _, h in chunk],
+                    padding=True, truncation=True, max_length=limit, return_tensors="pt",
+                ).to(self.device)
+                logits = self.model(**encoded).logits
+                out[start : start + len(chunk)] = logits.argmax(-1).cpu().numpy()
+        return out
+
+    def entails_fn(self) -> "Entailment":
+        return Entailment(self)
+
+
+class Entailment:
+    """entails(premise, hypothesis) -> bool, memoised; `prefetch` batches many pairs in one go.
+
+    Greedy clustering asks one pair at a time, which is one forward each;
+    prefetching every ordered pair of a prompt's distinct answers first turns
+    that into a few batched forwards.
+    """
+
+    def __init__(self, nli: NLIModel):
+        self.nli = nli
+        self.memo: dict[tuple[str, str], bool] = {}
+        self.calls = 0  # forwards asked of the model (pairs), for tests and progress
+
+    def __call__(self, premise: str, hypothesis: str) -> bool:
+        key = (premise, hypothesis)
+        if key not in self.memo:
+            self._run([key])
+        return self.memo[key]
+
+    def prefetch(self, texts: Iterable[str]) -> None:
+        """Evaluate every ordered pair of distinct texts not yet known."""
+        distinct = list(dict.fromkeys(texts))
+        pairs = [p for p in itertools.permutations(distinct, 2) if p not in self.memo]
+        if pairs:
+            self._run(pairs)
+
+    def _run(self, pairs: list[tuple[str, str]]) -> None:
+        labels = self.nli.predict(pairs)
+        self.calls += len(pairs)
+        for pair, label in zip(pairs, labels):
+            self.memo[pair] = bool(label == self.nli.entailment)
+
+
+def load_nli(source: str, device: str = "cpu", allow_pickle: bool = False, trust_remote_code: bool = False) -> NLIModel:
+    """Load an NLI cross-encoder. Raises ModelLoadError with a one-line reason."""
+    source = (source or "").strip()
+    if not source:
+        raise ModelLoadError("no NLI model named")
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    is_local = os.path.isdir(os.path.expanduser(source))
+    path = os.path.expanduser(source) if is_local else source
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            path, use_safetensors=None if allow_pickle else True, trust_remote_code=trust_remote_code
+        )
+    except Exception as error:  # noqa: BLE001 - hub, file and format errors all end here
+        raise ModelLoadError(_explain(source, is_local, allow_pickle, error)) from error
+    index = entailment_index(getattr(model.config, "id2label", None))
+    model.to(device).eval()
+    return NLIModel(name=source, model=model, tokenizer=tokenizer, entailment=index, device=device)
+
+
+def _explain(source: str, is_local: bool, allow_pickle: bool, error: Exception) -> str:
+    text = str(error)
+    lowered = text.lower()
+    if not is_local and any(s in lowered for s in ("offline", "connect", "resolve", "network", "cannot find the requested files", "not a valid model identifier", "repository not found", "404")):
+        return (
+            f"could not load NLI model {source!r}: not a local folder, and the Hugging Face hub is unreachable "
+            "from here or has no such model"
+        )
+    if "safetensors" in lowered and not allow_pickle:
+        return f"NLI model {source}: no safetensors weights (pickle checkpoints are refused unless allowed)"
+    first = next((line.strip() for line in text.splitlines() if line.strip()), type(error).__name__)
+    return f"could not load NLI model {source!r}: {first[:300]}"
