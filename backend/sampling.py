@@ -108,7 +108,7 @@ class SampleSettings:
     reference_temperature: float = 0.1  # near-greedy best answer
     chat_template: bool = False  # use the tokenizer's chat template when it has one
     single_line: bool = False  # cut each answer at its first newline
-    prompt_format: str = "{prompt}"  # e.g. "Q: {prompt}\nA:" for base models
+    prompt_format: str = "{prompt}"  # without a chat template only, e.g. "Question: {prompt}\nAnswer:"
 
     def __post_init__(self):
         if not 1 <= self.n_samples <= 1000:
@@ -153,17 +153,20 @@ def has_chat_template(tokenizer) -> bool:
 def model_input(tokenizer, prompt: str, settings: SampleSettings) -> ModelInput:
     """The prompt as the model sees it.
 
-    Without a chat template: [BOS] + the formatted prompt's tokens, as the
-    scoring engine does (texts are data: special-token strings in them stay
-    ordinary text). With one: the template's own tokens (it places any BOS).
+    With a chat template (asked for, and the tokenizer has one): the prompt is
+    the user's message and the template's own tokens follow (it places any
+    BOS). Otherwise: [BOS] + the tokens of prompt_format with the prompt in
+    it, as the scoring engine does (texts are data: special-token strings in
+    them stay ordinary text). The format is for base models, which need a cue
+    such as "Answer:" to answer rather than continue the question.
     """
-    content = settings.prompt_format.replace("{prompt}", prompt)
     if settings.chat_template and has_chat_template(tokenizer):
         text = tokenizer.apply_chat_template(
-            [{"role": "user", "content": content}], tokenize=False, add_generation_prompt=True
+            [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
         )
         ids = tokenizer(text, add_special_tokens=False)["input_ids"]
         return ModelInput(text, list(ids), True)
+    content = settings.prompt_format.replace("{prompt}", prompt)
     ids = tokenizer(content, add_special_tokens=False, split_special_tokens=True)["input_ids"]
     bos = tokenizer.bos_token_id
     return ModelInput(content, ([] if bos is None else [bos]) + list(ids), False)

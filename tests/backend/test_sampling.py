@@ -227,9 +227,11 @@ def test_chat_template_when_asked_and_present(model_a):
         untemplated = model_input(tokenizer, "Hi", SampleSettings(chat_template=False))
     finally:
         tokenizer.chat_template = None
-    assert templated.chat_template and templated.text == "<s>Q: Hi =>"
+    assert templated.chat_template and templated.text == "<s>Hi =>"  # the format is for raw prompts only
     assert templated.ids.count(tokenizer.bos_token_id) == 1  # the template's <s> is the special token
     assert not untemplated.chat_template
+    formatted = model_input(tokenizer, "Hi", SampleSettings(chat_template=True, prompt_format="Q: {prompt}\nA:"))
+    assert formatted.text == "Q: Hi\nA:" and not formatted.chat_template  # no template: the format applies
 
 
 def test_bad_settings_and_prompts(model_a):

@@ -1,0 +1,75 @@
+"""The uncertainty page in AppTest with the tiny models: one button, the table, the scatter, the clusters, errors."""
+
+from __future__ import annotations
+
+import json
+
+PROMPTS = "What is 1 + 2?\nName a <b>fruit</b>."
+
+
+def open_page(app):
+    at = app.run()
+    at.switch_page("pages/uncertainty.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def press(at, prompts: str = PROMPTS):
+    at.text_area(key="unc_text").input(prompts)
+    at.number_input(key="unc_n").set_value(4)
+    at.number_input(key="unc_max_new").set_value(6)
+    at.button(key="unc_run").click()
+    return at.run()
+
+
+def per_prompt_table(at):
+    return next(d.value for d in at.dataframe if "prompt" in d.value.columns)
+
+
+def test_one_button_gives_table_scatter_and_clusters(app):
+    at = open_page(app)
+    assert "Sample and compare" in [b.label for b in at.button]
+    assert "press **Sample and compare**" in at.info[0].value
+    at = press(at)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    table = per_prompt_table(at)
+    assert len(table) == 2
+    for metric in ("discrete_semantic_entropy", "n_clusters", "vendi_embedding"):
+        assert {f"{metric}_a", f"{metric}_b", f"{metric}_diff"} <= set(table.columns)
+    assert (table["n_clusters_a"] >= 1).all() and (table["n_clusters_b"] <= 4).all()
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    scatter = next(c for c in charts if "one point per prompt" in c["layout"]["title"]["text"])
+    points = scatter["data"][1]
+    assert len(points["x"]) == 2
+    assert any("&lt;b&gt;fruit&lt;/b&gt;" in text for text in points["text"])  # hover shows the prompt, escaped
+    heatmaps = [h.value for h in at.get("html") if "unc-map-" in h.value]
+    assert heatmaps and all("<b>fruit" not in h for h in heatmaps)
+    assert sum(h.count('id="unc-map-') for h in heatmaps) == 2 * 4  # the first prompt's samples, both models
+    assert any(m.value.startswith("**Cluster 1**") for m in at.markdown)
+    assert any("sweep" in json.dumps(c["layout"]["title"]) or "threshold" in json.dumps(c["layout"]["title"]) for c in charts)
+    labels = [b.label for b in at.get("download_button")]
+    assert "duet-uncertainty-per-prompt.csv" in labels and "duet-samples.parquet" in labels and "HTML" in labels
+
+    # The threshold redraws from the kept tables: no sampling, and 0 keeps only identical answers apart.
+    at.slider(key="unc_threshold").set_value(0.0).run()
+    assert not at.exception
+    strict = per_prompt_table(at)
+    assert (strict["n_clusters_a"] >= table["n_clusters_a"]).all()
+
+
+def test_errors_keep_earlier_results(app, tmp_path):
+    at = press(open_page(app))
+    before = per_prompt_table(at)
+    at.text_area(key="unc_text").input("   ")
+    at.button(key="unc_run").click().run()
+    assert any("Nothing to sample" in e.value for e in at.error)
+    assert per_prompt_table(at).equals(before)  # the earlier results are still drawn
+
+    at.session_state["model_b"] = str(tmp_path / "no-such-model")
+    at.text_area(key="unc_text").input("A brand new prompt")
+    at.button(key="unc_run").click().run()
+    assert not at.exception, at.exception
+    assert any("Model B" in e.value and "no model folder" in e.value for e in at.error)
+    table = per_prompt_table(at)
+    assert len(table) == 1 and table["n_clusters_b"].isna().all()  # A still sampled; B missing, not zero
