@@ -252,29 +252,31 @@ class RowSampler(LogitsProcessor):
         self.line_end_step = np.full(len(temperatures), -1, dtype=np.int64)
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        # Every pass over [rows, vocab] costs as much as a slice of the head's matmul
+        # (Gemma: 262k entries a row), so this does as few full passes as it can.
         step = len(self.ids)
         logits = scores.float()
         logp = torch.log_softmax(logits, dim=-1)
         p = logp.exp()
-        # 0 log 0 = 0: masked tokens (-inf logits) add nothing.
-        entropy = -(p * logp.masked_fill(p == 0, 0.0)).sum(-1)
-        probs = torch.softmax(logits / self.temperatures[:, None], dim=-1)
-        if self.top_p < 1.0:
-            probs = _nucleus(probs, self.top_p)
-        cdf = probs.double().cumsum(-1)
+        entropy = -(p * logp).sum(-1)
+        bad = torch.isnan(entropy)
+        if bad.any():  # a -inf logit gives 0 * -inf; 0 log 0 = 0 there
+            entropy[bad] = -(p[bad] * logp[bad].masked_fill(p[bad] == 0, 0.0)).sum(-1)
         u = self.uniforms[:, min(step, self.uniforms.shape[1] - 1)]
-        # right=True: the first token whose cumulative mass exceeds u, which has p > 0.
-        chosen = torch.searchsorted(cdf, (u * cdf[:, -1])[:, None], right=True).squeeze(1)
-        chosen = chosen.clamp_(max=logits.shape[-1] - 1)
-        zero = probs.gather(1, chosen[:, None]).squeeze(1) == 0  # only by round-off at the very end
-        if zero.any():
-            chosen = torch.where(zero, probs.argmax(-1), chosen)
-        chosen_logit = logits.gather(1, chosen[:, None])
+        if self.top_p < 1.0:
+            chosen = _inverse_cdf(_nucleus(self._tempered(logits, p, None), self.top_p), u)
+        else:
+            # Rows at temperature 1 sample from p itself; only the others need their own softmax.
+            chosen = _inverse_cdf(p, u)
+            other = torch.nonzero(self.temperatures != 1.0).squeeze(1)
+            if len(other):
+                chosen[other] = _inverse_cdf(self._tempered(logits, p, other), u[other])
         top_values, top_ids = logp.topk(min(TOP_K, logp.shape[-1]), dim=-1)
+        chosen_logp = logp.gather(1, chosen[:, None]).squeeze(1)
         self.ids.append(chosen)
-        self.logprobs.append(logp.gather(1, chosen[:, None]).squeeze(1))
+        self.logprobs.append(chosen_logp)
         self.entropies.append(entropy)
-        self.ranks.append((logits > chosen_logit).sum(-1) + 1)
+        self.ranks.append(_rank(logits, chosen, top_ids, top_values, chosen_logp))
         self.topk_logprobs.append(top_values)
         self.topk_ids.append(top_ids)
         if self.watches is not None:
@@ -284,8 +286,16 @@ class RowSampler(LogitsProcessor):
                     self.line_end_step[row] = step
         if self.on_step is not None:
             self.on_step(step + 1)
-        out = torch.full_like(scores, -math.inf)
-        return out.scatter_(1, chosen[:, None], 0.0)
+        # Greedy decoding takes the argmax: make it the chosen token, in place (no new [rows, vocab] tensor).
+        return scores.scatter_(1, chosen[:, None], math.inf)
+
+    def _tempered(self, logits: torch.Tensor, p: torch.Tensor, rows: torch.Tensor | None) -> torch.Tensor:
+        """softmax(logits / T) of the given rows (None: all rows)."""
+        if rows is None:
+            if bool((self.temperatures == 1.0).all()):
+                return p
+            return torch.softmax(logits / self.temperatures[:, None], dim=-1)
+        return torch.softmax(logits[rows] / self.temperatures[rows, None], dim=-1)
 
     def recorded(self, steps: int) -> "Recorded":
         """What the first `steps` steps chose and measured, as [rows, steps(, k)] arrays."""
@@ -337,6 +347,48 @@ def _nucleus(probs: torch.Tensor, top_p: float) -> torch.Tensor:
     before = sorted_probs.cumsum(-1) - sorted_probs  # mass of the tokens ranked above
     sorted_probs = sorted_probs.masked_fill(before >= top_p, 0.0)
     return torch.zeros_like(probs).scatter_(1, order, sorted_probs)
+
+
+def _inverse_cdf(probs: torch.Tensor, u: torch.Tensor, block: int = 1024) -> torch.Tensor:
+    """[rows] token ids: for each row the first token whose cumulative probability exceeds u * total.
+
+    Two levels, so that only one pass touches the whole vocabulary: float64
+    sums of blocks of `block` tokens, a cumulative sum over the blocks, then a
+    float64 cumulative sum inside the one block that holds the draw. (A single
+    float64 cumsum over Gemma's 262k entries costs several passes; a float32
+    one drifts by up to ~1% over that many terms and would bias the tail.)
+    """
+    rows, vocab = probs.shape
+    pad = (-vocab) % block
+    blocks = (torch.nn.functional.pad(probs, (0, pad)) if pad else probs).view(rows, -1, block)
+    # A block's own sum in float32 (1024 terms: ~1e-7 relative error), the running sum in float64.
+    cumulative = blocks.sum(-1).double().cumsum(-1)  # [rows, n_blocks]
+    target = u.to(cumulative.dtype) * cumulative[:, -1]
+    # right=True: the first position whose cumulative mass exceeds the target, which has p > 0.
+    b = torch.searchsorted(cumulative, target[:, None], right=True).squeeze(1).clamp_(max=blocks.shape[1] - 1)
+    before = torch.where(b > 0, cumulative.gather(1, (b - 1).clamp(min=0)[:, None]).squeeze(1), 0.0)
+    inside = blocks[torch.arange(rows, device=probs.device), b].double().cumsum(-1)  # [rows, block]
+    j = torch.searchsorted(inside, (target - before)[:, None], right=True).squeeze(1).clamp_(max=block - 1)
+    chosen = (b * block + j).clamp_(max=vocab - 1)
+    zero = probs.gather(1, chosen[:, None]).squeeze(1) == 0  # only by round-off at a block's end
+    if zero.any():
+        chosen[zero] = probs[zero].argmax(-1)
+    return chosen
+
+
+def _rank(logits, chosen, top_ids, top_logprobs, chosen_logprob) -> torch.Tensor:
+    """1 + number of tokens with a strictly higher logit (ties get the best rank).
+
+    A chosen token in the top-k has its rank from the top-k (every token above
+    it is in there); only the other rows need a pass over the vocabulary.
+    """
+    in_top = (top_ids == chosen[:, None]).any(-1)
+    rank = (top_logprobs > chosen_logprob[:, None]).sum(-1) + 1
+    outside = torch.nonzero(~in_top).squeeze(1)
+    if len(outside):
+        rows = logits[outside]
+        rank[outside] = (rows > rows.gather(1, chosen[outside, None])).sum(-1) + 1
+    return rank
 
 
 # Everything generate might add between the raw logits and our sampler, switched
