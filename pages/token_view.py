@@ -7,7 +7,7 @@ from ui.scoring import run_scoring
 from ui.state import current_result, current_specs
 from ui.views import render_result
 
-st.title("Duet · token view")
+st.header("Duet · token view", anchor=False)
 try:
     spec_a, spec_b = current_specs()
     st.caption(f"Two language models read the same text. **A** = {spec_a.label}, **B** = {spec_b.label} "
@@ -16,12 +16,14 @@ except Exception:  # noqa: BLE001 - the sidebar shows what is wrong with the spe
     st.caption("Two language models read the same text; pick them in the sidebar.")
 
 texts, input_errors = input_texts()
-with st.expander("Scoring settings"):
-    top_k = st.number_input("Alternatives kept per token (top-k)", 1, 20, 5, key="top_k",
-                            help="How many of the model's best guesses the tooltips list.")
-    window = st.number_input("Context window in tokens (0: the model's own, up to 2048)", 0, 32768, 0, step=256,
-                             key="window", help="Longer texts are scored in overlapping windows of this size.")
-score = st.button("Score", type="primary", key="score", icon=":material/play_arrow:")
+with st.container(horizontal=True, vertical_alignment="center"):
+    score = st.button("Score", type="primary", key="score", icon=":material/play_arrow:")
+    with st.popover("Scoring settings", icon=":material/tune:"):
+        top_k = st.number_input("Alternatives kept per token (top-k)", 1, 20, 5, key="top_k",
+                                help="How many of the model's best guesses the tooltips list.")
+        window = st.number_input("Context window in tokens (0: the model's own, up to 2048)", 0, 32768, 0,
+                                 step=256, key="window",
+                                 help="Longer texts are scored in overlapping windows of this size.")
 if score:
     if input_errors:
         st.error("Fix the upload problems above first; the results below are unchanged.")

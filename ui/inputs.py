@@ -42,16 +42,19 @@ def _load_sample(name: str) -> None:
     st.session_state["input_mode"] = MODES[0]
 
 
+def _samples() -> None:
+    st.caption("or load a sample:")
+    for name in SAMPLES:
+        st.button(name, key=f"sample_{name}", on_click=_load_sample, args=(name,), type="tertiary",
+                  help=f"Load the {name.lower()} sample into the text box")
+
+
 def _typed() -> list[str]:
     # Widget state is dropped when the user visits another page; keep the text across pages.
     if "input_text" not in st.session_state:
         st.session_state["input_text"] = st.session_state.get("_kept_text", "")
-    st.caption("Samples, one click to load:")
-    columns = st.columns(len(SAMPLES))
-    for column, name in zip(columns, SAMPLES):
-        column.button(name, key=f"sample_{name}", on_click=_load_sample, args=(name,), width="stretch")
     st.text_area(
-        "Text to score", key="input_text", height=140,
+        "Text to score", key="input_text", height=120,
         placeholder="Type or paste any text: both models read it, token by token.",
     )
     st.session_state["_kept_text"] = st.session_state["input_text"]
@@ -99,7 +102,11 @@ def _uploaded() -> tuple[list[str], list[str]]:
 
 def input_texts() -> tuple[list[str], list[str]]:
     """Draw the input area; return (texts to score, error lines to block scoring with)."""
-    mode = st.radio("Input", MODES, key="input_mode", horizontal=True, label_visibility="collapsed")
+    # One compact row: the input mode, then (when typing) the samples, one click each.
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        mode = st.radio("Input", MODES, key="input_mode", horizontal=True, label_visibility="collapsed", width="content")
+        if mode == MODES[0]:
+            _samples()
     if mode == MODES[0]:
         return _typed(), []
     return _uploaded()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import legend, maps, score, visible_text
+from app_helpers import legend, maps, score, visible_text
 
 from ui.samples import SAMPLES
 

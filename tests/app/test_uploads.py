@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import maps, score
+from app_helpers import maps, score
 
 
 def upload_mode(at):
