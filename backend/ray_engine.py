@@ -308,9 +308,9 @@ def _score_corpus(input_path, output, specs, settings, split, text_column, optio
         f"corpus: {len(texts)} text(s) in {n_files} file(s), {already} already scored in {output.folder}; "
         f"scoring {todo} in {len(units)} unit(s) on {min(workers, len(units) or 1)} worker(s) ({device})"
     )
-    scored_tokens = 0
+    scored_tokens, busy = 0, 0.0
     if units:
-        scored_tokens = _run_units(units, output, specs, settings, workers, per_gpu, cpus, say)
+        scored_tokens, busy = _run_units(units, output, specs, settings, workers, per_gpu, cpus, say)
     parts = output.done_parts()
     counts = output.check(texts, parts)
     elapsed = time.perf_counter() - started
@@ -325,7 +325,8 @@ def _score_corpus(input_path, output, specs, settings, split, text_column, optio
         **{f"n_{t}_rows": n for t, n in counts.items()},
         "complete": True,
         # this run alone: what a resumed run had left to do
-        "last_run": {"texts_scored": todo, "units": len(units), "tokens_scored": scored_tokens, "seconds": round(elapsed, 2), "workers": workers},
+        "last_run": {"texts_scored": todo, "units": len(units), "tokens_scored": scored_tokens, "seconds": round(elapsed, 2),
+                     "scoring_seconds": round(busy, 2), "workers": workers},  # scoring_seconds: summed over actors
     }
     output.write_meta(meta)
     say(
@@ -352,7 +353,7 @@ def _run_units(units, output: CorpusOutput, specs, settings, workers, per_gpu, c
     )
     total_texts = sum(len(u["texts"]) for u in units)
     ids = {u["key"]: dict(zip(u["hashes"], u["text_ids"])) for u in units}
-    tokens = 0
+    tokens, busy = 0, 0.0
     t0 = time.perf_counter()
     with tqdm(total=total_texts, desc="scoring", unit="text", file=sys.stderr, mininterval=1.0) as bar:
         for row in dataset.iter_rows():
@@ -360,9 +361,10 @@ def _run_units(units, output: CorpusOutput, specs, settings, workers, per_gpu, c
             blobs = {t: row[t] for t in TABLES}
             output.write_part(key, ids[key], blobs, {t: row[f"rows_{t}"] for t in TABLES})
             tokens += int(row["n_tokens"])
+            busy += float(row["seconds"])
             bar.update(int(row["n_texts"]))
             bar.set_postfix_str(f"{tokens / max(time.perf_counter() - t0, 1e-9):.0f} tok/s (both models)", refresh=False)
-    return tokens
+    return tokens, busy
 
 
 def _unwrap(error: BaseException) -> BaseException:
