@@ -5,8 +5,9 @@
 
 For each model, the same request (P prompts x (N samples + 1 reference answer)):
   * batched:        backend.sampling.sample_prompts, every row of every prompt in one generate call;
-  * loop, ours:     the same code with one row per generate call (call_rows=1). Its samples are
-                    identical to the batched ones (per-row seeds), so the two do the same work, token for token;
+  * loop, ours:     the same code with one row per generate call (call_rows=1). Its draws are
+                    the batched ones (per-row seeds), so the two do the same work, nearly token for token
+                    (float round-off can move a draw that lands in the tail; the table counts identical answers);
   * loop, plain HF: what a simple tool does: N + 1 calls of model.generate(do_sample=True,
                     output_logits=True) per prompt, then log_softmax of the kept logits for the
                     untempered logprobs (different draws, same settings).
@@ -149,9 +150,9 @@ def main() -> None:
         rows.append((alias, "batched (one generate call)", seconds, n_answers, n_tokens, ""))
         if not args.no_our_loop:
             loop_seconds, looped = timed_sample(loaded, prompts, settings, call_rows=1)
-            same = looped.samples["text"].tolist() == batched.samples["text"].tolist()
+            same = sum(x == y for x, y in zip(looped.samples["text"], batched.samples["text"]))
             rows.append((alias, f"loop of {n_answers} single-row calls (same code)", loop_seconds, len(looped.samples),
-                         int(looped.samples["n_tokens"].sum()), "identical samples" if same else "SAMPLES DIFFER"))
+                         int(looped.samples["n_tokens"].sum()), f"{same} of {n_answers} answers identical to batched"))
         if not args.no_hf_loop:
             hf_seconds, hf_answers, hf_tokens = hf_loop(loaded, prompts, settings)
             rows.append((alias, f"loop of {hf_answers} plain HF generate calls", hf_seconds, hf_answers, hf_tokens,

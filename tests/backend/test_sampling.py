@@ -97,12 +97,13 @@ def test_batching_does_not_change_samples(model_a):
     """A prompt's samples are the same alone, with other prompts, and in calls of any size."""
     settings = SampleSettings(n_samples=3, max_new_tokens=8, seed=7)
     together = sample_prompts(model_a, PROMPTS, settings, model="a")
-    small_calls = sample_prompts(model_a, PROMPTS, settings, model="a", call_rows=4)
+    small_calls = sample_prompts(model_a, PROMPTS, settings, model="a", call_rows=3)  # calls cut across prompts
+    single_rows = sample_prompts(model_a, PROMPTS, settings, model="a", call_rows=1)
     alone = pd.concat(
         [sample_prompts(model_a, [p], settings, model="a").samples.assign(prompt_id=i) for i, p in enumerate(PROMPTS)],
         ignore_index=True,
     )
-    for other in (small_calls.samples, alone):
+    for other in (small_calls.samples, single_rows.samples, alone):
         assert list(other["text"]) == list(together.samples["text"])
         np.testing.assert_allclose(other["total_logprob"], together.samples["total_logprob"], atol=1e-4)
 
