@@ -88,7 +88,9 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
         ray.init(address=address, runtime_env=runtime_env(), **common)
     else:
         os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
-        ray.init(num_cpus=num_cpus, **common)
+        # address="local": always a fresh instance of our own, never a cluster some other
+        # process on this machine happened to start (ray.init() would silently join it).
+        ray.init(address="local", num_cpus=num_cpus, **common)
     return True
 
 
