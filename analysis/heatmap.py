@@ -16,8 +16,10 @@ Two levels:
     spans; this is where the difference A - B lives.
 
 Values are stored in nats; `units` ("nats" | "bits") converts at display only.
-The tooltip is pure CSS (no JavaScript), so the standalone export works from a
-file with no server.
+The tooltip is pure CSS (no JavaScript): each cell carries its tooltip as plain
+text in a data-tip attribute, drawn on hover or focus by a ::after rule. So the
+standalone export works from a file with no server, and a map stays one element
+per cell (nested tooltip markup made a 300-word map take seconds to draw).
 """
 
 from __future__ import annotations
@@ -76,18 +78,12 @@ CSS = """
 .duet-cell{position:relative;border-radius:3px;padding:1px 0;cursor:default;outline:none}
 .duet-cell:hover,.duet-cell:focus{box-shadow:0 0 0 2px #212529;z-index:5}
 .duet-nl{color:#adb5bd}
-.duet-tip{display:none;position:absolute;left:0;top:100%;margin-top:4px;z-index:1000;min-width:220px;
-  max-width:340px;padding:8px 10px;border-radius:6px;background:#212529;color:#f8f9fa;font-size:12px;
-  font-family:system-ui,-apple-system,'Segoe UI',sans-serif;
-  line-height:1.45;white-space:normal;box-shadow:0 4px 14px rgba(0,0,0,.25);text-align:left;pointer-events:none}
-.duet-cell:hover>.duet-tip,.duet-cell:focus>.duet-tip{display:block}
-.duet-tip b{color:#fff}
-.duet-tip .duet-piece{font-family:ui-monospace,Menlo,Consolas,monospace;background:#495057;border-radius:3px;
-  padding:0 4px;white-space:pre}
-.duet-tip table{border-collapse:collapse;margin-top:4px;width:100%}
-.duet-tip td{padding:0 6px 0 0;vertical-align:top}
-.duet-tip td.num{text-align:right;font-variant-numeric:tabular-nums}
-.duet-tip .duet-sub{color:#ced4da;margin-top:4px}
+/* The tooltip is the cell's data-tip text, drawn by CSS: one element per cell keeps big maps fast to draw. */
+.duet-cell[data-tip]:hover::after,.duet-cell[data-tip]:focus::after{content:attr(data-tip);display:block;position:absolute;
+  left:0;top:100%;margin-top:4px;z-index:1000;min-width:240px;max-width:380px;width:max-content;padding:8px 10px;
+  border-radius:6px;background:#212529;color:#f8f9fa;font-size:12px;line-height:1.45;white-space:pre-wrap;
+  font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;box-shadow:0 4px 14px rgba(0,0,0,.25);
+  text-align:left;pointer-events:none}
 .duet-legend{font-family:system-ui,sans-serif;font-size:12px;color:#495057;display:flex;flex-wrap:wrap;
   align-items:center;gap:6px 14px;margin:4px 0 8px}
 .duet-legend .duet-bar{display:inline-block;width:180px;height:12px;border-radius:3px;border:1px solid #ced4da;
@@ -214,15 +210,14 @@ class Cell:
     start: int
     end: int
     value: float  # display units; NaN: no score
-    tooltip: str  # HTML, already escaped
+    tooltip: str  # plain text, several lines; escaped (once) by render()
 
 
 def visible_piece(piece: str) -> str:
-    """A token piece with its whitespace made visible, escaped for HTML."""
+    """A token piece with its whitespace and control characters made visible (plain text, not escaped)."""
     shown = piece.replace(" ", "␣").replace("\n", "↵").replace("\t", "⇥").replace("\r", "␍")
     # Other control characters would be invisible (or break the layout): show their code.
-    shown = "".join(f"\\x{ord(c):02x}" if ord(c) < 32 or 0x7F <= ord(c) < 0xA0 else c for c in shown)
-    return html.escape(shown)
+    return "".join(f"\\x{ord(c):02x}" if ord(c) < 32 or 0x7F <= ord(c) < 0xA0 else c for c in shown)
 
 
 def _num(value: float, digits: int = 3) -> str:
@@ -239,32 +234,28 @@ def _prob(logprob: float) -> str:
 
 
 def _token_tip(row, units: str, model_label: str, extra: dict | None) -> str:
-    """Tooltip rows for one token: piece, probability, logprob, entropy, rank, top-k."""
+    """Tooltip lines for one token: piece, probability, logprob, entropy, rank, top-k (plain text)."""
     lp = float(row.logprob)
     scored = np.isfinite(lp)
-    lines = [f'<div><b>{html.escape(model_label)}</b> · token {int(row.position)} '
-             f'<span class="duet-piece">{visible_piece(str(row.token))}</span></div>']
+    lines = [f"{model_label} · token {int(row.position)} “{visible_piece(str(row.token))}”"]
     if not scored:
-        lines.append('<div class="duet-sub">no score: the first token, with no context before it</div>')
+        lines.append("no score: the first token, with no context before it")
     else:
-        lines.append(
-            f"<div>probability {_prob(lp)} · logprob {_num(to_display_units(lp, units))} {units}</div>"
-            f"<div>surprisal {_num(to_display_units(-lp, units))} {units} · "
-            f"entropy {_num(to_display_units(float(row.entropy), units))} {units} · rank {_num(float(row.rank), 6)}</div>"
-        )
+        lines.append(f"probability {_prob(lp)} · logprob {_num(to_display_units(lp, units))} {units}")
+        lines.append(f"surprisal {_num(to_display_units(-lp, units))} {units} · "
+                     f"entropy {_num(to_display_units(float(row.entropy), units))} {units} · rank {_num(float(row.rank), 6)}")
     if extra:
-        parts = [f"{html.escape(COLOURING_NAMES[k])} {_num(v if k == 'topk_overlap' else to_display_units(v, units))}"
-                 + ("" if k == "topk_overlap" else f" {units}") for k, v in extra.items()]
-        lines.append(f'<div class="duet-sub">{" · ".join(parts)}</div>')
+        lines.append(" · ".join(
+            f"{COLOURING_NAMES[k]} {_num(v if k == 'topk_overlap' else to_display_units(v, units))}"
+            + ("" if k == "topk_overlap" else f" {units}") for k, v in extra.items()))
     pieces = list(row.topk_tokens) if isinstance(row.topk_tokens, (list, tuple, np.ndarray)) else []
     logprobs = list(row.topk_logprobs) if isinstance(row.topk_logprobs, (list, tuple, np.ndarray)) else []
     if scored and pieces:
-        body = "".join(
-            f'<tr><td><span class="duet-piece">{visible_piece(str(p))}</span></td><td class="num">{_prob(float(q))}</td></tr>'
-            for p, q in zip(pieces, logprobs)
-        )
-        lines.append(f'<div class="duet-sub">top-{len(pieces)} predictions</div><table>{body}</table>')
-    return "".join(lines)
+        shown = [f"“{visible_piece(str(p))}”" for p in pieces]
+        width = min(24, max(len(x) for x in shown))
+        lines.append(f"top-{len(pieces)} predictions:")
+        lines += [f"  {x:<{width}} {_prob(float(q)):>7}" for x, q in zip(shown, logprobs)]
+    return "\n".join(lines)
 
 
 def token_cells(
@@ -315,9 +306,9 @@ def token_cells(
         tips = [_token_tip(r, units, model_label, extras.get(int(r.position))) for r in rows]
         if len(rows) > 1:
             total = -np.array([float(r.logprob) for r in rows]).sum()
-            tips.insert(0, f'<div class="duet-sub">{len(rows)} tokens cover this text; surprisal together '
-                           f"{_num(to_display_units(total, units))} {units}</div>")
-        cell.tooltip = '<hr style="border-color:#495057;margin:4px 0">'.join(tips)
+            tips.insert(0, f"{len(rows)} tokens cover this text; surprisal together "
+                           f"{_num(to_display_units(total, units))} {units}")
+        cell.tooltip = "\n\n".join(tips)
     return cells
 
 
@@ -345,20 +336,20 @@ def word_cells(
         else:
             raise ValueError(f"words cannot be coloured by {colouring!r}")
         sides = ("a", "b") if colouring == "delta" or side is None else (side,)
-        lines = [f'<div><b>word</b> <span class="duet-piece">{visible_piece(str(w.word))}</span></div>']
-        for s in sides:
-            label = html.escape(labels[0 if s == "a" else 1])
+        lines = [f"word “{visible_piece(str(w.word))}”"]
+        for s_ in sides:
+            label = labels[0 if s_ == "a" else 1]
             lines.append(
-                f"<div><b>{label}</b>: probability {_prob(lp[s])} · logprob {_num(to_display_units(lp[s], units))} {units}"
-                f" · entropy {_num(to_display_units(ent[s], units))} {units} · {ntok[s]} token{'s' if ntok[s] != 1 else ''}</div>"
+                f"{label}: probability {_prob(lp[s_])} · logprob {_num(to_display_units(lp[s_], units))} {units}"
+                f" · entropy {_num(to_display_units(ent[s_], units))} {units} · {ntok[s_]} token{'s' if ntok[s_] != 1 else ''}"
             )
         if colouring == "delta" or side is None:
             d = float(to_display_units(float(w.delta), units))
             verdict = "A predicted it better" if d > 0 else "B predicted it better" if d < 0 else "a tie"
             if not np.isfinite(d):
                 verdict = "not scored by both"
-            lines.append(f'<div class="duet-sub">A − B = {_num(d)} {units}: {verdict}</div>')
-        cells.append(Cell(int(w.char_start), int(w.char_end), value, "".join(lines)))
+            lines.append(f"A − B = {_num(d)} {units}: {verdict}")
+        cells.append(Cell(int(w.char_start), int(w.char_end), value, "\n".join(lines)))
     return cells
 
 
@@ -384,8 +375,8 @@ def render(text: str, cells: list[Cell], scale: Scale, element_id: str = "", max
             # A line break is a prediction too: give it something to colour and hover.
             shown = '<span class="duet-nl">↵</span>' + shown
         out.append(
-            f'<span class="duet-cell" tabindex="0" style="background:{background};color:{text_colour(background)}">'
-            f'{shown}<span class="duet-tip" role="tooltip">{cell.tooltip}</span></span>'
+            f'<span class="duet-cell" tabindex="0" style="background:{background};color:{text_colour(background)}" '
+            f'data-tip="{html.escape(cell.tooltip, quote=True)}">{shown}</span>'
         )
         cursor = max(cursor, cell.end)
     if not cut and cursor < len(text):

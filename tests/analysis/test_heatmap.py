@@ -18,7 +18,7 @@ HOSTILE = "Hi <script>alert(1)</script> & <img src=x onerror=alert(1)> \"q\" 'en
 
 
 class Reader(HTMLParser):
-    """Visible text (tooltips, glyphs and styles left out), tooltips, and every tag seen."""
+    """Visible text (glyphs and styles left out), the cells' tooltips (data-tip), and every tag seen."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -28,23 +28,20 @@ class Reader(HTMLParser):
         self.tags.append(tag)
         if tag in ("hr", "br"):  # void elements: no end tag comes
             return
-        cls = dict(attrs).get("class") or ""
-        kind = "tip" if "duet-tip" in cls else "hidden" if (tag == "style" or "duet-nl" in cls) else None
-        parent = self.stack[-1] if self.stack else None
-        self.stack.append(parent or kind)
-        if kind == "tip" and parent is None:
-            self.tips.append([])
+        attrs = dict(attrs)
+        cls = attrs.get("class") or ""
+        if "data-tip" in attrs:
+            self.tips.append(attrs["data-tip"])  # HTMLParser unescapes attribute values
+        hidden = tag == "style" or "duet-nl" in cls or "duet-note" in cls
+        self.stack.append(hidden or (bool(self.stack) and self.stack[-1]))
 
     def handle_endtag(self, tag):
         if self.stack:
             self.stack.pop()
 
     def handle_data(self, data):
-        state = self.stack[-1] if self.stack else None
-        if state is None:
+        if not (self.stack and self.stack[-1]):
             self.text.append(data)
-        elif state == "tip":
-            self.tips[-1].append(data)
 
 
 def read(body: str) -> Reader:
@@ -95,9 +92,9 @@ def test_word_map_escapes_and_keeps_text():
     body = heatmap.render(text, heatmap.word_cells(text, words, "delta", "nats", None, ("<A>", "B")), scale)
     reader = read(body)
     assert "".join(reader.text) == text and "<script" not in body
-    tip = "".join(reader.tips[0])
+    tip = reader.tips[0]
     assert "<A>" in tip and "B:" in tip and "A predicted it better" in tip  # both models' values in difference mode
-    assert "not scored by both" in "".join(reader.tips[1])
+    assert "not scored by both" in reader.tips[1]
     assert f'background:{heatmap.MISSING_COLOUR}' in body  # NaN is "no score", never a real colour
 
 
@@ -105,10 +102,14 @@ def test_tooltip_has_piece_probability_logprob_entropy_rank_and_topk_in_units():
     text = "ab"
     tokens = token_table(text, [(0, 1), (1, 2)], [math.log(0.25), math.log(0.5)], entropy=[1.0, 2.0], rank=[3.0, 1.0])
     cells = heatmap.token_cells(text, tokens, "surprisal", "bits", "A")
-    tip = "".join(read(heatmap.render(text, cells, heatmap.scale_for("surprisal", "bits"))).tips[0])
+    body = heatmap.render(text, cells, heatmap.scale_for("surprisal", "bits"))
+    tip = read(body).tips[0]
+    assert tip.startswith("A · token 0 “a”")
     assert "probability 0.250" in tip and "logprob -2 bits" in tip and "surprisal 2 bits" in tip
     assert f"entropy {BITS_PER_NAT:.3g} bits" in tip and "rank 3" in tip
-    assert "top-2 predictions" in tip and "<b>x" in tip and "↵␣y" in tip and "0.607" in tip  # exp(-0.5)
+    assert "top-2 predictions" in tip and "“<b>x”" in tip and "“↵␣y”" in tip and "0.607" in tip  # exp(-0.5)
+    assert body.count("<") == body.count(">")  # the tooltip text is all escaped into its attribute
+    assert "&lt;b&gt;x" in body
     assert cells[0].value == pytest.approx(2.0)  # surprisal in bits
 
 
@@ -223,7 +224,7 @@ def test_standalone_html_works_without_a_server():
                           heatmap.scale_for("surprisal", "nats"))
     page = heatmap.standalone_html("T <x>", [("A & B", body)], note="n <y>")
     assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page
-    assert ".duet-cell:hover>.duet-tip" in page  # the tooltip is CSS: no script, no server
+    assert ".duet-cell[data-tip]:hover::after" in page  # the tooltip is CSS: no script, no server
     assert "<script" not in page and "http" not in page
     assert "T &lt;x&gt;" in page and "A &amp; B" in page and "n &lt;y&gt;" in page
 

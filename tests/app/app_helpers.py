@@ -35,7 +35,7 @@ def score(at: AppTest, text: str) -> AppTest:
 
 
 def visible_text(body: str) -> str:
-    """The text a reader sees in a heatmap: tags dropped, entities decoded, tooltips and style left out."""
+    """The text a reader sees in a heatmap: tags dropped, entities decoded, glyphs and style left out."""
     from html.parser import HTMLParser
 
     class Reader(HTMLParser):

@@ -71,8 +71,9 @@ def test_tables_csv_and_parquet():
 
 def test_heatmap_standalone_file():
     text = "ab <script>"
-    cells = [heatmap.Cell(0, 2, 1.0, "tip <i>one</i>"), heatmap.Cell(3, 11, 5.0, "tip two")]
+    cells = [heatmap.Cell(0, 2, 1.0, 'tip <i>"one"</i>'), heatmap.Cell(3, 11, 5.0, "tip two")]
     scale = heatmap.scale_for("surprisal", "bits", np.array([1.0, 5.0]))
     page = heatmap.standalone_html("Duet <title>", [("A", heatmap.render(text, cells, scale))])
-    assert page.startswith("<!DOCTYPE html>") and "<style>" in page and ".duet-tip" in page
+    assert page.startswith("<!DOCTYPE html>") and "<style>" in page and "content:attr(data-tip)" in page
+    assert 'data-tip="tip &lt;i&gt;&quot;one&quot;&lt;/i&gt;"' in page  # tooltips escaped, quotes too
     assert "<script" not in page and "&lt;script&gt;" in page and "Duet &lt;title&gt;" in page
