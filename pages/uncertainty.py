@@ -374,6 +374,10 @@ def render(result: dict, clustering: dict) -> None:
     for side, line in result["errors"].items():
         st.warning(f"Model {NAMES[side]} has no samples: {line}")
     labels_by_row = cluster_labels(result, clustering)
+    if labels_by_row is None and clustering["method"] == "nli" and result["embeddings"] is not None:
+        st.info(f"Showing embedding clusters instead (threshold {clustering['threshold']}).")
+        clustering = {"method": "embedding", "threshold": clustering["threshold"]}
+        labels_by_row = cluster_labels(result, clustering)
     if labels_by_row is None:
         return
     summary = memo("summary", (result["id"], clustering_key(clustering)),

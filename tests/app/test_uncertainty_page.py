@@ -73,3 +73,27 @@ def test_errors_keep_earlier_results(app, tmp_path):
     assert any("Model B" in e.value and "no model folder" in e.value for e in at.error)
     table = per_prompt_table(at)
     assert len(table) == 1 and table["n_clusters_b"].isna().all()  # A still sampled; B missing, not zero
+
+
+def test_nli_clusters_and_a_failing_nli_model(app, tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("nli_tests", Path(__file__).parents[1] / "backend" / "test_nli.py")
+    nli_tests = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(nli_tests)
+    folder = nli_tests.build_tiny_nli(tmp_path / "nli")
+
+    at = press(open_page(app))
+    embedding_table = per_prompt_table(at)
+    at.radio(key="unc_method").set_value("NLI entailment").run()
+    at.text_input(key="unc_nli").input(str(folder)).run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    nli_table = per_prompt_table(at)
+    assert len(nli_table) == 2 and (nli_table["n_clusters_a"] >= 1).all()
+    assert any("NLI:" in c.value for c in at.caption)
+
+    at.text_input(key="unc_nli").input(str(tmp_path / "not-a-model")).run()
+    assert any("NLI clustering" in e.value and "failed" in e.value for e in at.error)
+    assert per_prompt_table(at).equals(embedding_table)  # falls back to the embedding clusters, still drawn
