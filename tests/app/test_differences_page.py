@@ -1,0 +1,108 @@
+"""The differences page in AppTest: a saved run of the tiny pair, leaderboards, groups, BehaviorBox."""
+
+from __future__ import annotations
+
+import pytest
+
+TEXTS = [
+    "Prices rose by $5.20 in 2024, and 12 * 12 = 144.",
+    "def add(a, b):\n    return a + b\n",
+    "Alice: a <b>bold</b> & risky move?\nBob: Fine, thanks!",
+    "The quick brown fox jumps over the lazy dog. The dog sleeps.",
+    "- apples\n- pears\n- plums\n1. one\n2. two",
+    "In 1822 the lens threw a beam twenty miles out to sea; keepers logged the weather every 4 hours.",
+]
+
+
+@pytest.fixture
+def saved_run(app, tiny_a, tiny_b):
+    """One run of the tiny pair in the app's run store (isolated per test)."""
+    from backend.loading import load_model
+    from backend.pair import score_pair
+    from backend.run_store import RunStore
+    from backend.specs import ModelSpec
+
+    a, b = (load_model(ModelSpec.parse(str(p))) for p in (tiny_a, tiny_b))
+    result = score_pair(a, b, TEXTS)
+    run_id = RunStore().save(result, str(tiny_a), str(tiny_b), {"top_k": 5}, name="tiny differences")
+    return run_id, result
+
+
+def htmls(at) -> list[str]:
+    return [e.value for e in at.get("html")]
+
+
+def open_page(app):
+    at = app.run()
+    at.switch_page("pages/differences.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_leaderboards_and_groups_render(app, saved_run):
+    run_id, result = saved_run
+    at = open_page(app)
+    assert at.selectbox(key="diff_run").value == run_id  # nothing on screen: the saved run is picked
+    bodies = [b for b in htmls(at) if "<mark" in b]
+    assert len(bodies) >= 10  # both leaderboards, each word in its context
+    joined = "".join(bodies)
+    assert "<b>bold" not in joined  # user text is escaped...
+    assert "bold" not in joined or "&lt;" in joined
+    # ...and the biggest win of A is listed first, with its Δ
+    top = result.words.loc[result.words["delta"].idxmax()]
+    assert f"Δ {top['delta']:+.2f}" in bodies[0]
+    groups = next(d.value for d in at.dataframe if "family" in d.value.columns)
+    assert {"all words", "punctuation", "numbers"} <= set(groups["family"])
+    assert groups.loc[groups["family"] == "all words", "n"].iloc[0] == int(result.words["delta"].notna().sum())
+    assert len(at.get("plotly_chart")) >= 1
+    at.checkbox(key="diff_sig").check().run()
+    assert not at.exception
+    filtered = next(d.value for d in at.dataframe if "family" in d.value.columns)
+    assert filtered["significant"].all()
+
+
+def test_behaviorbox_trains_shows_cards_keeps_results_on_error_and_opens_the_token_view(app, saved_run, monkeypatch):
+    run_id, result = saved_run
+    at = open_page(app)
+    assert any("Press **Train**" in i.value for i in at.info)
+    for label, value in (("Dictionary size", 16), ("k (active features per word)", 2), ("Steps", 60)):
+        next(n for n in at.number_input if n.label == label).set_value(value)
+    at.button(key="bb_train").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    text = " ".join(m.value for m in at.markdown)
+    cards = [m.value for m in at.markdown if m.value.startswith("#### Feature")]
+    assert cards or any("No feature passed the selection" in i.value for i in at.info)
+    assert "features that fired pass the selection" in text
+    # Saved with the run: a fresh session finds it without training.
+    from backend.behaviorbox_run import load_behaviorbox, run_folder_of
+
+    assert load_behaviorbox(run_folder_of(run_id)).settings.dict_size == 16
+
+    # Thresholds at zero: every feature with enough examples is a card.
+    at.number_input(key="bb_min_lp").set_value(0.0)
+    at.number_input(key="bb_min_p").set_value(0.0)
+    at.number_input(key="bb_min_ex").set_value(1).run()
+    assert not at.exception, at.exception
+    cards = [m.value for m in at.markdown if m.value.startswith("#### Feature")]
+    assert cards
+    assert any("Automatic description" in m.value for m in at.markdown)
+    assert any(h.value.count("<mark") == 1 and "p<sub>A</sub>" in h.value for h in at.get("html"))
+
+    # A failed training says so and keeps the cards.
+    def boom(*args, **kwargs):
+        raise RuntimeError("no memory left")
+
+    monkeypatch.setattr("backend.behaviorbox_run.run_behaviorbox", boom)
+    at.button(key="bb_train").click().run()
+    assert any("no memory left" in e.value and "kept" in e.value for e in at.error)
+    assert [m.value for m in at.markdown if m.value.startswith("#### Feature")] == cards
+
+    # A click on an example opens its text in the token view.
+    feature = int(cards[0].split()[2])
+    at.button(key=f"bb_ex_{feature}_0").click().run()
+    assert not at.exception, at.exception
+    focus = at.session_state["focus"]
+    assert at.session_state["tv_text"] == focus["text_id"] and focus["run_id"] == run_id
+    assert at.session_state["result"].run_id == run_id
+    assert any("token view" in h.value for h in at.header)

@@ -1,0 +1,215 @@
+"""backend/behaviorbox_run.py: the BehaviorBox pipeline on a scored pair, with the real encoder.
+
+A synthetic pair result (deterministic) where model B is much worse only on
+the digits after a currency sign: the pipeline must find that context with B
+as the loser, and find nothing when the two models are equal up to noise.
+Then persistence with the run, cached word vectors, and the description prompt.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from analysis.words import split_words
+from backend import behaviorbox_run as R
+from backend.pair import PairResult
+
+ITEMS = ["apples", "a lamp", "two chairs", "the ticket", "a coat", "bread", "tea", "a map"]
+
+
+def corpus(n_texts: int = 40, seed: int = 0) -> list[str]:
+    rng = np.random.default_rng(seed)
+    texts = []
+    for _ in range(n_texts):
+        parts = []
+        for _ in range(3):
+            item, price, count = rng.choice(ITEMS), rng.integers(2, 99), rng.integers(2, 30)
+            parts.append(
+                rng.choice([
+                    f"We paid ${price} for {item} and carried {count} boxes home.",
+                    f"The shop sold {item} for ${price}, about {count} percent less than last year.",
+                    f"There were {count} people waiting, and {item} cost ${price} today.",
+                ])
+            )
+        texts.append(" ".join(parts))
+    return texts
+
+
+def pair_result(texts: list[str], planted: bool, seed: int = 0) -> PairResult:
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i, t in enumerate(texts):
+        w = split_words(t).assign(text_id=i)
+        w["word_index"] = np.arange(len(w))
+        frames.append(w)
+    words = pd.concat(frames, ignore_index=True)
+    base = rng.uniform(-6.0, -0.5, size=len(words))
+    # 0.02 nats of noise per model, as in tests/backend/test_sae.py: the SAE sees the probabilities,
+    # so a feature can gather the words where noise favoured one model (median Δp ≈ 2 × noise × p).
+    lp_a = base + rng.normal(0, 0.02, len(words))
+    lp_b = base + rng.normal(0, 0.02, len(words))
+    texts_of = words["text_id"].to_numpy()
+    starts = words["char_start"].to_numpy()
+    currency = np.array([s > 0 and texts[t][s - 1] == "$" for t, s in zip(texts_of, starts)])
+    if planted:
+        lp_b[currency] -= 5.0  # B is lost only on the amount after "$"
+    first = words["word_index"].to_numpy() == 0
+    lp_a[first] = lp_b[first] = np.nan  # a text's first word has no context
+    words = words.assign(
+        logprob_a=lp_a, logprob_b=lp_b, entropy_a=1.0, entropy_b=1.0, n_tokens_a=1, n_tokens_b=1, delta=lp_a - lp_b
+    )[["text_id", "word_index", "word", "char_start", "char_end", "logprob_a", "logprob_b", "entropy_a",
+       "entropy_b", "n_tokens_a", "n_tokens_b", "delta"]]
+    return PairResult(texts=texts, tokens=pd.DataFrame(), words=words.assign(currency=currency), summary=pd.DataFrame())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny SAEs: threads wait for each other on a busy 2-core machine
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    from backend.sentence_embeddings import load_sentence_encoder
+
+    try:
+        return load_sentence_encoder()
+    except Exception as error:  # noqa: BLE001
+        pytest.skip(f"embedded sentence encoder unavailable: {error}")
+
+
+SETTINGS = R.BehaviorBoxSettings(steps=800)
+
+
+@pytest.fixture(scope="module")
+def planted(encoder, tmp_path_factory):
+    pair = pair_result(corpus(), planted=True)
+    folder = tmp_path_factory.mktemp("run")
+    calls = []
+    bb = R.run_behaviorbox(pair, SETTINGS, lambda *a: calls.append(a), encoder=encoder, run_folder=folder, device="cpu")
+    return pair, bb, folder, calls
+
+
+def test_finds_the_planted_context_with_b_as_the_loser(planted):
+    pair, bb, _, _ = planted
+    sel = R.selected_features(bb, pair.words, pair.texts)
+    assert len(sel) >= 1
+    assert set(sel["winner"]) == {"a"}  # nothing else differs, so only A can win
+    best = sel.iloc[0]
+    ex = bb.examples[bb.examples["feature"] == best["feature"]]
+    share = pair.words.loc[ex["word_row"], "currency"].mean()
+    assert share >= 0.8, (share, best.to_dict())
+    assert best["median_dlogprob"] > 3 and best["consistency"] >= 0.9
+    assert "numbers" in best["description"] and '"$"' in best["description"]
+
+
+def test_nothing_selected_when_the_models_are_equal_up_to_noise(planted, encoder, tmp_path):
+    pair = pair_result(corpus(), planted=False)
+    # The same texts: reuse the planted run's word vectors (they do not depend on the models).
+    (tmp_path / R.SUBDIR).mkdir()
+    for name in (R.EMBEDDINGS_FILE, "word_embeddings.json"):
+        shutil.copy2(planted[2] / R.SUBDIR / name, tmp_path / R.SUBDIR / name)
+    bb = R.run_behaviorbox(pair, SETTINGS, encoder=encoder, run_folder=tmp_path, device="cpu")
+    assert len(bb.stats) > 0
+    assert R.selected_features(bb, pair.words, pair.texts).empty
+
+
+def test_sizes_scale_with_the_corpus_and_progress_covers_every_stage(planted):
+    pair, bb, _, calls = planted
+    n = int(np.isfinite(pair.words["logprob_a"]).sum())
+    assert bb.n_words == n
+    assert (bb.settings.dict_size, bb.settings.k) == R.B.default_sae_size(n)
+    assert bb.settings.steps == 800 and len(bb.history["loss"]) == 800
+    stages = [c[0] for c in calls]
+    assert stages[0] == "embedding" and "training" in stages and stages[-1] == "features"
+    last_training = [c for c in calls if c[0] == "training"][-1]
+    assert last_training[1] == last_training[2] == 800
+    # examples point at the run's word table by label
+    ex = bb.examples
+    assert (pair.words.loc[ex["word_row"], "char_start"].to_numpy() == ex["char_start"].to_numpy()).all()
+
+
+def test_default_steps_match_the_sae_rule():
+    from backend.sae import default_steps
+
+    for n in (2, 100, 5_000, 51_200, 100_000, 1_234_567):
+        assert R.default_steps(n) == default_steps(n, min(256, n))
+    s = R.resolve(R.BehaviorBoxSettings(dict_size=600), 10_000)
+    assert s.dict_size == 600 and s.k == 10 and s.steps == R.default_steps(10_000)
+
+
+def test_saved_with_the_run_and_reloaded_without_training(planted, encoder, monkeypatch):
+    pair, bb, folder, _ = planted
+    files = {p.name for p in (folder / R.SUBDIR).iterdir()}
+    assert {"sae.safetensors", "sae.json", "stats.parquet", "examples.parquet", "result.json",
+            "word_embeddings.npy", "word_embeddings.json"} <= files
+    back = R.load_behaviorbox(folder)
+    pd.testing.assert_frame_equal(back.stats, bb.stats)
+    pd.testing.assert_frame_equal(back.examples, bb.examples)
+    assert back.settings == bb.settings and back.n_words == bb.n_words
+    pd.testing.assert_frame_equal(
+        R.selected_features(back, pair.words, pair.texts), R.selected_features(bb, pair.words, pair.texts)
+    )
+    sae = R.load_sae_of(back, device="cpu")
+    assert torch.equal(sae.W_dec, bb.sae.W_dec.cpu())
+    assert R.load_behaviorbox(folder / "nowhere") is None
+    # Model-written descriptions survive a reload.
+    back.model_descriptions[3] = {"text": "prices", "model": "tiny"}
+    R.save_model_descriptions(back)
+    assert R.load_behaviorbox(folder).model_descriptions == {3: {"text": "prices", "model": "tiny"}}
+
+    # Training again with other settings reuses the cached word vectors.
+    def no_encoder(*args, **kwargs):
+        raise AssertionError("word vectors were recomputed")
+
+    monkeypatch.setattr("backend.word_embeddings.word_embeddings", no_encoder)
+    again = R.run_behaviorbox(pair, R.BehaviorBoxSettings(steps=50, dict_size=32, k=4), encoder=encoder,
+                              run_folder=folder, device="cpu")
+    assert R.load_behaviorbox(folder).settings.dict_size == 32 == again.settings.dict_size
+    # ...but not for other words.
+    other = pair_result(corpus(10, seed=1), planted=True)
+    with pytest.raises(AssertionError, match="recomputed"):
+        R.run_behaviorbox(other, R.BehaviorBoxSettings(steps=50), encoder=encoder, run_folder=folder, device="cpu")
+
+
+def test_too_few_words():
+    pair = pair_result(["Hi."], planted=True)
+    with pytest.raises(ValueError, match="at least 2 words"):
+        R.run_behaviorbox(pair, SETTINGS, encoder=object())
+
+
+def test_describe_prompt_marks_the_word_in_context(planted):
+    pair, bb, _, _ = planted
+    feat = R.selected_features(bb, pair.words, pair.texts)["feature"].iloc[0]
+    ex = R.examples_in_context(bb, pair.words, pair.texts, [feat])
+    prompt = R.describe_prompt(ex)
+    lines = [line for line in prompt.splitlines() if line[:1].isdigit()]
+    assert len(lines) == min(20, len(ex))
+    assert all("[[" in line and "]]" in line for line in lines)
+    assert "$[[" in prompt.replace(" ", "")
+
+
+def test_describe_with_a_model(planted, tiny_a):
+    from backend.loading import load_model
+    from backend.specs import ModelSpec
+
+    pair, bb, _, _ = planted
+    ex = R.examples_in_context(bb, pair.words, pair.texts, [bb.examples["feature"].iloc[0]])
+    loaded = load_model(ModelSpec.parse(str(tiny_a)))
+    with pytest.raises(ValueError, match="chat template"):
+        R.describe_with_model(loaded, ex)
+    loaded.tokenizer.chat_template = (
+        "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+        "{% if add_generation_prompt %}assistant:{% endif %}"
+    )
+    text = R.describe_with_model(loaded, ex, n=3, max_new_tokens=5)
+    assert isinstance(text, str) and text
+    assert json.dumps(text)
