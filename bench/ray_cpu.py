@@ -14,7 +14,8 @@ Ray job alone (reading, actors starting, scoring, writing, check), without start
 "scoring s" is the actors' time inside score_texts and combine, per worker. With --rounds N
 the configurations run interleaved N times (local, ray 1, ray 2, local, ...), so that other
 work on the machine slows each of them alike; every round is a row.
-Prints a markdown table; writes bench/results/ray_cpu-<time>.json.
+The last column checks the result: the largest logprob difference from the local engine's, over
+the same (model, text, position) rows. Prints a markdown table; writes bench/results/ray_cpu-<time>.json.
 """
 
 from __future__ import annotations
@@ -94,27 +95,34 @@ def main() -> None:
             local = pd.read_parquet(tmp / "local.parquet")
             n_tokens = int(local["logprob"].notna().sum())
             rows.append({"round": round_, "engine": "local", "workers": "-", "wall s": wall, "job s": None, "scoring s": None,
-                         "tokens/s": n_tokens / wall, "load": os.getloadavg()[0]})
+                         "tokens/s": n_tokens / wall, "load": os.getloadavg()[0], "max |Δ logprob|": None})
+            print(rows[-1], file=sys.stderr, flush=True)  # each row as it comes: a long run stopped early still tells
             for workers in args.workers:
                 env = {**os.environ, "DUET_CACHE_DIR": str(tmp / f"cache-ray{workers}-{round_}")}
                 out = tmp / f"ray{workers}-{round_}"
                 argv = ["score", *models, "--input", str(folder), "--out", str(out), "--engine", "ray", "--workers", str(workers)]
                 wall, _ = run(argv, env)
                 last = json.loads((out / "meta.json").read_text())["last_run"]
-                ray_tokens = int(pd.read_parquet(out / "tokens", columns=["logprob"])["logprob"].notna().sum())
-                assert ray_tokens == n_tokens, (ray_tokens, n_tokens)
+                keys = ["model", "text_id", "position"]
+                ray_table = pd.read_parquet(out / "tokens", columns=keys + ["logprob"]).sort_values(keys, ignore_index=True)
+                local_table = local[keys + ["logprob"]].sort_values(keys, ignore_index=True)
+                assert ray_table[keys].equals(local_table[keys]), "the Ray engine scored other tokens than the local engine"
+                diff = float((ray_table["logprob"] - local_table["logprob"]).abs().max())
                 rows.append({"round": round_, "engine": "ray", "workers": str(workers), "wall s": wall, "job s": last["seconds"],
-                             "scoring s": last["scoring_seconds"] / workers, "tokens/s": n_tokens / wall, "load": os.getloadavg()[0]})
+                             "scoring s": last["scoring_seconds"] / workers, "tokens/s": n_tokens / wall, "load": os.getloadavg()[0],
+                             "max |Δ logprob|": diff})
+                print(rows[-1], file=sys.stderr, flush=True)
 
     command = "python -m bench.ray_cpu " + " ".join(sys.argv[1:])
     print(f"`{command}` — {len(texts)} paragraphs, {n_tokens} scored tokens (both models), models {' / '.join(args.models)}, "
           f"{os.cpu_count()} CPU cores, load average before {load_before:.1f}, Python {platform.python_version()}\n")
-    print("| round | engine | workers | wall s | job s | scoring s | tokens/s | load avg after |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| round | engine | workers | wall s | job s | scoring s | tokens/s | load avg after | max abs Δ logprob vs local |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in rows:
         job = "-" if row["job s"] is None else f"{row['job s']:.1f}"
         scoring = "-" if row["scoring s"] is None else f"{row['scoring s']:.1f}"
-        print(f"| {row['round']} | {row['engine']} | {row['workers']} | {row['wall s']:.1f} | {job} | {scoring} | {row['tokens/s']:.0f} | {row['load']:.1f} |")
+        diff = "-" if row["max |Δ logprob|"] is None else f"{row['max |Δ logprob|']:.1e}"
+        print(f"| {row['round']} | {row['engine']} | {row['workers']} | {row['wall s']:.1f} | {job} | {scoring} | {row['tokens/s']:.0f} | {row['load']:.1f} | {diff} |")
     results = REPO / "bench" / "results"
     results.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
