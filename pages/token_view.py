@@ -24,11 +24,15 @@ with st.container(horizontal=True, vertical_alignment="center"):
         window = st.number_input("Context window in tokens (0: the model's own, up to 2048)", 0, 32768, 0,
                                  step=256, key="window",
                                  help="Longer texts are scored in overlapping windows of this size.")
+# Always present, empty unless Score was pressed: the views below keep their places in the
+# page between runs, so a click after scoring updates them instead of redrawing them all.
+feedback = st.container()
 if score:
-    if input_errors:
-        st.error("Fix the upload problems above first; the results below are unchanged.")
-    else:
-        run_scoring(texts, top_k=int(top_k), window=int(window) or None)
+    with feedback:
+        if input_errors:
+            st.error("Fix the upload problems above first; the results below are unchanged.")
+        else:
+            run_scoring(texts, top_k=int(top_k), window=int(window) or None)
 
 shown = current_result()
 if shown is None:

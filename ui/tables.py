@@ -11,16 +11,16 @@ def summary_display(summary: pd.DataFrame, texts: list[str], labels: tuple[str, 
     """The per text and model summary (schema.SUMMARY_COLUMNS) with display units and readable headers."""
     frame = summary.sort_values(["text_id", "model"]).reset_index(drop=True)
     names = {"a": f"A · {labels[0]}", "b": f"B · {labels[1]}"}
-    snippet = {i: " ".join(t.split())[:40] + ("…" if len(" ".join(t.split())) > 40 else "") for i, t in enumerate(texts)}
+    snippet = {i: " ".join(t.split())[:24] + ("…" if len(" ".join(t.split())) > 24 else "") for i, t in enumerate(texts)}
     return pd.DataFrame(
         {
             "text": [f"{i + 1}: {snippet.get(i, '')}" for i in frame["text_id"]],
             "model": [names.get(m, m) for m in frame["model"]],
             "tokens": frame["n_tokens"].astype("int64"),
-            f"mean surprisal ({units}/token)": to_display_units(frame["mean_surprisal"], units),
+            f"surprisal ({units}/token)": to_display_units(frame["mean_surprisal"], units),
             "perplexity": frame["perplexity"],
             "bits per byte": frame["bits_per_byte"],
-            f"mean entropy ({units})": to_display_units(frame["mean_entropy"], units),
+            f"entropy ({units})": to_display_units(frame["mean_entropy"], units),
             "top-1 share": frame["top1_share"],
             "words won": [f"{w} of {n}" for w, n in zip(frame["words_won"], frame["n_words"])],
         }

@@ -100,8 +100,8 @@ def render_result(shown: ShownResult, prefix: str) -> None:
             "perplexity": st.column_config.NumberColumn(format="%.2f"),
             "bits per byte": st.column_config.NumberColumn(format="%.3f", help="Comparable across tokenisers"),
             "top-1 share": st.column_config.NumberColumn(format="percent"),
-            f"mean surprisal ({unit}/token)": st.column_config.NumberColumn(format="%.3f"),
-            f"mean entropy ({unit})": st.column_config.NumberColumn(format="%.3f"),
+            f"surprisal ({unit}/token)": st.column_config.NumberColumn(format="%.3f", help="Mean over the model's tokens"),
+            f"entropy ({unit})": st.column_config.NumberColumn(format="%.3f", help="Mean over the model's tokens"),
         },
     )
     st.caption("Bits per byte compares models with different tokenisers fairly; per-token numbers do not. "
