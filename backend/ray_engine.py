@@ -269,7 +269,14 @@ def score_corpus(
     from backend.specs import ModelSpec
 
     say = say or (lambda message: print(message, file=sys.stderr))
-    specs = [str(ModelSpec.parse(spec)) for spec in (model_a, model_b)]  # a bad spec fails here, not in 2 actors
+    parsed = [ModelSpec.parse(spec) for spec in (model_a, model_b)]  # a bad spec fails here, not in the actors
+    if not (options.address or os.environ.get("RAY_ADDRESS")):
+        from backend.loading import _check_folder
+
+        for spec in parsed:  # on this machine the actors see our files: say now, not after Ray has started
+            if spec.kind == "folder":
+                _check_folder(Path(spec.source).expanduser(), spec)
+    specs = [str(spec) for spec in parsed]
     started_ray = connect(options.address)
     try:
         return _score_corpus(Path(input_path), CorpusOutput(Path(out)), specs, settings, split, text_column, options, say)
