@@ -36,6 +36,25 @@ def _delete(run_id: str) -> None:
     st.session_state["_runs_message"] = ("success", f"Deleted run {run_id}.")
 
 
+def _import_corpus(folder: str) -> None:
+    from backend.corpus_run import import_corpus_run
+
+    if not folder.strip():
+        st.session_state["_runs_message"] = ("error", "Give the path of a corpus output folder.")
+        return
+    try:
+        run_id = import_corpus_run(folder.strip())
+    except Exception as error:  # noqa: BLE001 - not a folder, incomplete, damaged
+        st.session_state["_runs_message"] = ("error", f"Could not open {folder}: {user_message(error)}")
+        return
+    _reload(run_id)
+    st.session_state["_runs_message"] = ("success", f"Opened {folder} as run {run_id}.")
+
+
+with st.expander("Open a corpus scored with `python -m backend score --engine ray`", icon=":material/folder_open:"):
+    folder = st.text_input("Output folder", key="corpus_folder", placeholder="/path/to/OUT")
+    st.button("Open as a run", key="corpus_open", on_click=_import_corpus, args=(folder,))
+
 message = st.session_state.pop("_runs_message", None)
 if message:
     getattr(st, message[0])(message[1])

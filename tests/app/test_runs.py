@@ -40,3 +40,13 @@ def test_reload_without_a_model_and_delete(app, monkeypatch):
     assert any("Deleted run" in s.value for s in at.success)
     assert list(at.dataframe[0].value["id"]) == [i for i in listing["id"] if i != oldest]
     assert len(maps(at)) == 0  # the deleted run is no longer drawn here
+
+
+def test_opening_a_folder_that_is_not_a_corpus_output_says_why(app, tmp_path):
+    at = app.run()
+    at.switch_page("pages/runs.py").run()
+    at.text_input(key="corpus_folder").set_value(str(tmp_path / "nothing here")).run()
+    at.button(key="corpus_open").click().run()
+    assert not at.exception
+    assert any("Could not open" in e.value for e in at.error)
+    assert "No runs yet" in at.info[0].value  # nothing half-imported
