@@ -67,6 +67,9 @@ class BehaviorBoxSettings:
     # tests/backend/test_behaviorbox_run.py's corpus). Anthropic's recipe scales by 0.2 of
     # that norm, which trains cleanly; set 200 here once backend/sae.py does.
     dead_steps: int | None = None
+    # torch intra-op threads while embedding and training; None: torch's own choice. Fixed,
+    # never picked from the machine's load, so the same seed trains the same SAE.
+    threads: int | None = None
 
 
 def default_steps(n_words: int, batch_size: int = 256) -> int:
@@ -157,6 +160,12 @@ def run_behaviorbox(
     if n < 2:
         raise ValueError(f"BehaviorBox needs at least 2 words scored by both models; this run has {n}")
     settings = resolve(settings, n)
+    with _torch_threads(settings.threads):
+        return _run(result, words, settings, progress, encoder, run_folder, device)
+
+
+def _run(result, words, settings, progress, encoder, run_folder, device) -> BehaviorBoxResult:
+    n = len(words)
     say = progress or (lambda *a: None)
     folder = Path(run_folder) if run_folder is not None else None
     timings = {}
@@ -211,6 +220,26 @@ def run_behaviorbox(
     if folder is not None:
         save_behaviorbox(out, folder, vectors=vectors, words_key=key)
     return out
+
+
+class _torch_threads:
+    """Set torch's intra-op threads for a block and put the old value back.
+    Process-wide while it lasts (torch has no per-thread setting)."""
+
+    def __init__(self, n: int | None):
+        self.n = n
+
+    def __enter__(self):
+        import torch
+
+        self.before = torch.get_num_threads()
+        if self.n:
+            torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc):
+        import torch
+
+        torch.set_num_threads(self.before)
 
 
 def default_encoder():

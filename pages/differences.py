@@ -348,11 +348,11 @@ with tab_bb:
                 f"**{counts.get('a', 0)}** where A ({html.escape(label_a)}) wins, "
                 f"**{counts.get('b', 0)}** where B ({html.escape(label_b)}) wins.")
     export = shown_sel.assign(winner_model=shown_sel["winner"].map({"a": label_a, "b": label_b}))
-    e1, e2 = st.columns(2)
-    with e1:
-        downloads.table_buttons(export, "duet-behaviorbox-features", "bb_dl_sel")
-    with e2:
-        downloads.table_buttons(bb.stats, "duet-behaviorbox-all-features", "bb_dl_all")
+    with st.expander("Download the feature tables"):
+        st.caption("Selected features (with descriptions and the winning model), then every feature that fired. "
+                   "Δ in nats, Δp in probability.")
+        downloads.table_buttons(export, "behaviorbox-selected", "bb_dl_sel")
+        downloads.table_buttons(bb.stats, "behaviorbox-all", "bb_dl_all")
 
     if shown_sel.empty:
         st.info("No feature passed the selection"
