@@ -1,9 +1,11 @@
 """Headless CLI.
 
-  python -m backend score --model-a SPEC --model-b SPEC --input FILE --out OUT.parquet
+  python -m backend score --model-a SPEC --model-b SPEC --input FILE [--out OUT.parquet]
       [--split none|line|paragraph] [--text-column text] [--top-k 5] [--window N] [--stride N]
+      [--name NAME] [--no-save-run]
 
-Writes the token table of both models (column model = a|b) to OUT.parquet and
+Saves the result in the run store (the dashboard's Runs page opens it) and, with
+--out, writes the token table of both models (column model = a|b) to OUT.parquet and
 the word-aligned table to OUT.words.parquet. Progress goes to stderr. Bad input
 exits non-zero with one line on stderr.
 
@@ -25,6 +27,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from backend.inputs import InputError  # light: no torch
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m backend", description="Duet: score texts with two models.")
@@ -33,7 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     score.add_argument("--model-a", default="smollm2-135m", help="model spec (see backend/specs.py)")
     score.add_argument("--model-b", default="gemma3-270m")
     score.add_argument("--input", required=True, help=".txt, .md, .csv or .jsonl")
-    score.add_argument("--out", required=True, help="OUT.parquet (words go to OUT.words.parquet)")
+    score.add_argument("--out", default=None, help="OUT.parquet (words go to OUT.words.parquet); ray: a folder (required)")
+    score.add_argument("--name", default="", help="name of the run on the dashboard's Runs page")
+    score.add_argument("--no-save-run", action="store_true",
+                       help="local engine: do not add the result to the dashboard's runs (saved there by default)")
     score.add_argument("--split", default="none", choices=["none", "line", "paragraph"], help="for .txt input")
     score.add_argument("--text-column", default="text", help="for .csv and .jsonl input")
     score.add_argument("--top-k", type=int, default=5)
@@ -78,9 +85,11 @@ def _score(args) -> int:
     if not path.is_file():
         raise FileNotFoundError(f"no input file at {path}")
     texts = check_texts(read_texts(path.read_bytes(), path.name, args.split, args.text_column))
-    out = Path(args.out)
-    if out.suffix != ".parquet":
-        raise ValueError(f"--out must end in .parquet, got {out.name}")
+    out = Path(args.out) if args.out else None
+    if out is not None and out.suffix != ".parquet":
+        raise InputError(f"--out must end in .parquet, got {out.name}")
+    if out is None and args.no_save_run:
+        raise InputError("nowhere to put the result: give --out, or drop --no-save-run")
     specs = ModelSpec.parse(args.model_a), ModelSpec.parse(args.model_b)
     settings = ScoreSettings(top_k=args.top_k, window=args.window, stride=args.stride)
     say = lambda message: print(message, file=sys.stderr)  # noqa: E731
@@ -94,17 +103,31 @@ def _score(args) -> int:
     result = score_pair(loaded[0], loaded[1], texts, settings, progress)
     for bar in bars.values():
         bar.close()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    result.tokens.to_parquet(out, index=False)
-    words_path = out.with_suffix(".words.parquet")
-    result.words.to_parquet(words_path, index=False)
     n_windows = int((result.tokens["context_tokens"] < result.tokens["position"]).sum())
     note = f"; {n_windows} tokens scored in sliding windows" if n_windows else ""
-    say(f"scored {len(texts)} text(s): {len(result.tokens)} token rows -> {out}, {len(result.words)} words -> {words_path}{note}")
+    # The run store first: it is what the dashboard opens, and a bad --out folder must not lose it.
+    if not args.no_save_run:
+        from backend.run_store import RunStore
+
+        saved = {"top_k": settings.top_k, "window": settings.window, "stride": settings.stride,
+                 "engine": "local", "source": str(path.resolve())}
+        run_id = RunStore().save(result, str(specs[0]), str(specs[1]), saved,
+                                 args.name or f"{path.name}: {len(texts)} text(s)")
+        say(f"saved as run {run_id} (open it on the dashboard's Runs page)")
+    where = ""
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        result.tokens.to_parquet(out, index=False)
+        words_path = out.with_suffix(".words.parquet")
+        result.words.to_parquet(words_path, index=False)
+        where = f" -> {out}, {len(result.words)} words -> {words_path}"
+    say(f"scored {len(texts)} text(s): {len(result.tokens)} token rows{where}{note}")
     return 0
 
 
 def _score_ray(args) -> int:
+    if not args.out:
+        raise InputError("--engine ray needs --out FOLDER (then `python -m backend import-run FOLDER` adds it to the runs)")
     from backend.ray_engine import RayOptions, score_corpus
     from backend.scoring import ScoreSettings
 

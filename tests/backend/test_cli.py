@@ -70,3 +70,26 @@ def test_cli_bad_input_exits_nonzero_with_one_line(corpus, tiny_b, isolated_cach
     lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and message in lines[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_cli_saves_a_run_the_dashboard_opens(corpus, tiny_a, tiny_b, isolated_cache):
+    from backend.run_store import RunStore
+
+    folder, texts = corpus
+    result = run_cli("--model-a", tiny_a, "--model-b", tiny_b, "--input", folder / "c.jsonl", "--name", "my corpus")
+    assert result.returncode == 0, result.stderr
+    runs = RunStore().list()
+    assert list(runs["name"]) == ["my corpus"]
+    pair, meta = RunStore().load(runs["id"][0])
+    assert pair.texts == texts and meta["settings"]["engine"] == "local"
+    direct = score_texts(load_model(ModelSpec(str(tiny_b))), texts)
+    got = pair.tokens[pair.tokens["model"] == "b"].reset_index(drop=True)
+    np.testing.assert_allclose(got["logprob"], direct["logprob"], atol=1e-5, equal_nan=True)
+    assert f"saved as run {runs['id'][0]}" in result.stderr
+
+
+def test_cli_needs_somewhere_to_put_the_result(corpus, tiny_a, tiny_b, isolated_cache):
+    folder, _ = corpus
+    result = run_cli("--model-a", tiny_a, "--model-b", tiny_b, "--input", folder / "c.jsonl", "--no-save-run")
+    assert result.returncode == 1 and result.stderr.strip().splitlines() == [
+        "error: nowhere to put the result: give --out, or drop --no-save-run"]
