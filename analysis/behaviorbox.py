@@ -4,7 +4,9 @@ Pipeline: backend gives one contextual embedding per word ->
 `performance_aware_embeddings` appends both models' word probabilities ->
 backend trains a BatchTopK SAE and encodes every word -> `top_activations`
 keeps each feature's strongest words -> `feature_stats` measures who wins on
-them -> `select_features` keeps the features with a large, consistent gap ->
+them -> `context_check` asks whether the gap survives when the words are
+picked by context alone (`context_only_vectors`) -> `select_features` keeps
+the features with a large, consistent gap that holds in context ->
 `describe_feature` names them from their examples.
 
 Row convention: row i of the embeddings / activations is row i (positional,
@@ -21,6 +23,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.stats import binomtest
 
 from analysis.differences import GROUPS, visible
 
@@ -189,23 +192,91 @@ def feature_stats(
     return stats_from_examples(feature_examples(activations, words, top, pct, min_frac))
 
 
+def context_only_vectors(x: np.ndarray, n_probs: int = 2) -> np.ndarray:
+    """Performance-aware vectors [n, d + 2] with the probability part (the
+    last n_probs columns) replaced by its column means: the corpus-mean
+    probabilities in the same scaled space. Encoded by the SAE, they rank
+    words by context alone, without looking at either model's probability."""
+    out = np.array(x, dtype=np.float32, copy=True)
+    out[:, -n_probs:] = out[:, -n_probs:].mean(axis=0, dtype=np.float64)
+    return out
+
+
+CONTEXT_COLUMNS = [
+    "feature", "context_n", "context_median_dlogprob", "context_consistency", "context_p", "holds_in_context",
+]  # fmt: skip
+CONTEXT_ALPHA = 0.05
+
+
+def context_check(context_examples: pd.DataFrame, stats: pd.DataFrame, alpha: float = CONTEXT_ALPHA) -> pd.DataFrame:
+    """Does each feature's winner still win on the words its context alone picks?
+
+    The SAE sees both models' probabilities, so a feature can gather the
+    words where noise happened to favour one model; its own examples then
+    show a gap by construction (selection bias). `context_examples` are
+    `feature_examples` of the same SAE encoding `context_only_vectors`
+    (same top / pct / min_frac): words chosen without looking at either
+    model, so their Δ is a fair test of the feature's claim.
+
+    Per feature of `stats` (CONTEXT_COLUMNS, stats' order): context_n:
+    context examples with a finite Δlogprob; context_median_dlogprob (nats);
+    context_consistency: the share of them the feature's winner wins (NaN
+    without examples or a winner); context_p: one-sided exact sign test
+    (ties dropped) that the winner wins more than half, NaN when nothing is
+    left to test; holds_in_context: the
+    context examples have the same winner and context_p < alpha / (features
+    in stats). Bonferroni, because every feature that fired is tested and a
+    page of hundreds of features at plain 0.05 would show some that hold by
+    luck; it is conservative, and a real context difference reaches p-values
+    far below it with a few dozen examples. A feature that never fires on
+    the context-only vectors, or has no winner, does not hold.
+    """
+    ex = context_examples[np.isfinite(context_examples["dlogprob"].to_numpy(float))]
+    by_feature = {int(f): e["dlogprob"].to_numpy(float) for f, e in ex.groupby("feature", sort=False)}
+    cut = alpha / max(1, len(stats))
+    rows = []
+    for feat, winner in zip(stats["feature"], stats["winner"]):
+        d = by_feature.get(int(feat), np.zeros(0))
+        n_pos, n_neg = int((d > 0).sum()), int((d < 0).sum())
+        wins, losses = (n_pos, n_neg) if winner == "a" else (n_neg, n_pos) if winner == "b" else (0, 0)
+        p = binomtest(wins, wins + losses, 0.5, alternative="greater").pvalue if wins + losses else np.nan
+        rows.append(
+            {
+                "feature": int(feat),
+                "context_n": len(d),
+                "context_median_dlogprob": float(np.median(d)) if len(d) else np.nan,
+                "context_consistency": wins / len(d) if len(d) and winner in ("a", "b") else np.nan,
+                "context_p": float(p),
+                # wins > losses: the context examples have the feature's winner (a small p implies it too).
+                "holds_in_context": bool(winner in ("a", "b") and wins > losses and p < cut),
+            }
+        )
+    return pd.DataFrame(rows, columns=CONTEXT_COLUMNS).astype({"context_n": "int64", "holds_in_context": bool})
+
+
 def select_features(
     stats: pd.DataFrame,
     min_abs_median_logprob: float = 1.0,
     min_abs_median_p: float = 0.1,
     min_examples: int = 10,
+    require_context: bool = True,
 ) -> pd.DataFrame:
     """Features where one model is clearly better, strongest first.
 
     Keeps |median Δlogprob| > min_abs_median_logprob (nats) or |median Δp| >
     min_abs_median_p, with at least min_examples examples and a winner (not
-    a tie). Adds `effect` = |median Δlogprob| (nats) and ranks by it, then by
-    |median Δp| and consistency; the index is reset so row 0 is the best.
+    a tie), and, with require_context, `holds_in_context` (see
+    context_check; stats without that column, e.g. saved before it existed,
+    are not filtered by it). Adds `effect` = |median Δlogprob| (nats) and
+    ranks by it, then by |median Δp| and consistency; the index is reset so
+    row 0 is the best.
     """
     big = (stats["median_dlogprob"].abs() > min_abs_median_logprob) | (
         stats["median_dp"].abs() > min_abs_median_p
     )
     keep = big & (stats["n_examples"] >= min_examples) & (stats["winner"] != "tie")
+    if require_context and "holds_in_context" in stats.columns:
+        keep &= stats["holds_in_context"].eq(True)  # a missing value (NaN) does not hold
     out = stats[keep].copy()
     # Computed on the filtered frame: assigning a full-length Series to an
     # empty frame would adopt that Series' index and resurrect every row.

@@ -2,7 +2,10 @@
 
   word table (PairResult.words) -> contextual word vectors (backend/word_embeddings.py)
   -> performance-aware vectors (analysis.behaviorbox, + both models' word probabilities)
-  -> BatchTopK SAE (backend/sae.py) -> each feature's top words -> stats, selection, descriptions
+  -> BatchTopK SAE (backend/sae.py) -> each feature's top words -> stats
+  -> the context check: the same SAE on the vectors with the probability part set to its corpus mean
+     ranks words by context alone; does the feature's winner still win on those words?
+  -> selection (large, consistent gap that holds in context), descriptions
 
 Only this module orchestrates; the maths lives in analysis/behaviorbox.py and
 backend/sae.py. Importing it does not import torch (the page imports it to
@@ -10,13 +13,24 @@ read saved results): torch comes in with the first training.
 
 A result is saved in the run's folder of the run store, under behaviorbox/:
   sae.safetensors, sae.json   the trained SAE (backend/sae.save_sae)
-  stats.parquet               per-feature statistics (analysis.behaviorbox.STATS_COLUMNS), every feature that fired
+  stats.parquet               per-feature statistics (analysis.behaviorbox.STATS_COLUMNS, then
+                              CONTEXT_COLUMNS: context_n, context_median_dlogprob, context_consistency,
+                              context_p, holds_in_context), every feature that fired; results saved
+                              before the context check lack those columns and are read unfiltered
   examples.parquet            each feature's kept top words (analysis.behaviorbox.feature_examples), every feature
   result.json                 settings as run, training summary, timings, model-written descriptions
   word_embeddings.npy/.json   the encoder's word vectors (float16), reused when training again with other settings
 The folder is written under a temporary name and swapped in, like a run.
 Selection thresholds are applied when reading (`selected_features`), so
 changing them needs no training.
+
+Why the context check: the SAE sees both models' probabilities, so when the
+two models are equal up to noise some features gather the words where noise
+favoured one model, and their own top words show a gap by construction. The
+words a feature picks by context alone were chosen without looking at either
+model, so a one-sided sign test on them (Bonferroni over the features) is
+free of that selection bias; `require_context` (default on) keeps only the
+features that pass it.
 """
 
 from __future__ import annotations
@@ -39,7 +53,7 @@ from analysis.differences import word_contexts
 
 SUBDIR = "behaviorbox"
 EMBEDDINGS_FILE = "word_embeddings.npy"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: stats.parquet carries the context check columns
 
 # (stage "embedding" | "training" | "features", done, total, a short note for the progress bar)
 Progress = Callable[[str, int, int, str], None]
@@ -57,6 +71,10 @@ class BehaviorBoxSettings:
     min_abs_median_logprob: float = 1.0  # selection, nats
     min_abs_median_p: float = 0.1  # selection, probability
     min_examples: int = 10
+    # Selection: keep only features whose winner still wins on the words picked by context
+    # alone (analysis.behaviorbox.context_check); without it, noise the SAE read off the
+    # probabilities passes as a difference when the two models are equal.
+    require_context: bool = True
     seed: int = 0
     lr: float = 1e-3
     batch_size: int = 256
@@ -99,7 +117,7 @@ def _k_for(dict_size: int) -> int:
 class BehaviorBoxResult:
     settings: BehaviorBoxSettings  # as run (sizes resolved)
     n_words: int  # words used (both logprobs finite)
-    stats: pd.DataFrame  # STATS_COLUMNS, every feature that fired
+    stats: pd.DataFrame  # STATS_COLUMNS + CONTEXT_COLUMNS (absent when saved before), every feature that fired
     examples: pd.DataFrame  # feature_examples(...) + word_row (label in the run's word table)
     history: dict  # backend.sae.train_sae's history (loss per step, threshold, dead features, device...)
     timings: dict  # seconds: embedding, training, features
@@ -210,6 +228,8 @@ def _run(result, words, settings, progress, encoder, run_folder, device) -> Beha
     examples = B.feature_examples(top, words, settings.top, settings.pct, settings.min_frac)
     examples.insert(3, "word_row", words.index.to_numpy()[examples["row"].to_numpy()])
     stats = B.stats_from_examples(examples)
+    say("features", 0, 1, "Checking each feature on words picked by context alone…")
+    stats = stats.merge(_context_check(model, x, words, stats, settings), on="feature", how="left")
     timings["features"] = time.perf_counter() - t0
     say("features", 1, 1, "Done")
 
@@ -220,6 +240,17 @@ def _run(result, words, settings, progress, encoder, run_folder, device) -> Beha
     if folder is not None:
         save_behaviorbox(out, folder, vectors=vectors, words_key=key)
     return out
+
+
+def _context_check(model, x: np.ndarray, words: pd.DataFrame, stats: pd.DataFrame, settings) -> pd.DataFrame:
+    """analysis.behaviorbox.context_check with the context-only examples of this SAE: the same
+    inference encoding (threshold rule, backend.sae.top_activations) and keep rule as the
+    features' own examples, on vectors whose probability part is the corpus mean."""
+    from backend import sae as S
+
+    top = S.top_activations(model, B.context_only_vectors(x), top=settings.top)
+    examples = B.feature_examples(top, words, settings.top, settings.pct, settings.min_frac)
+    return B.context_check(examples, stats)
 
 
 class _torch_threads:
@@ -262,17 +293,21 @@ def selected_features(
     min_abs_median_p: float | None = None,
     min_examples: int | None = None,
     context_words: int = 10,
+    require_context: bool | None = None,
 ) -> pd.DataFrame:
     """analysis.behaviorbox.select_features over the stored stats (thresholds
-    default to the ones trained with), strongest first, with `description`
-    (automatic, from the examples) and `model_description` (model-written,
-    "" when none was asked for)."""
+    and require_context default to the ones trained with), strongest first,
+    with `description` (automatic, from the examples) and `model_description`
+    (model-written, "" when none was asked for). A result saved before the
+    context check has no such columns and is not filtered by it
+    (`has_context_check`)."""
     s = bb.settings
     sel = B.select_features(
         bb.stats,
         s.min_abs_median_logprob if min_abs_median_logprob is None else min_abs_median_logprob,
         s.min_abs_median_p if min_abs_median_p is None else min_abs_median_p,
         s.min_examples if min_examples is None else min_examples,
+        s.require_context if require_context is None else require_context,
     )
     ex = examples_in_context(bb, words, texts, sel["feature"].tolist(), context_words)
     by_feature = dict(tuple(ex.groupby("feature", sort=False)))
@@ -282,6 +317,11 @@ def selected_features(
     ]
     sel["model_description"] = [bb.model_descriptions.get(int(f), {}).get("text", "") for f in sel["feature"]]
     return sel
+
+
+def has_context_check(bb: BehaviorBoxResult) -> bool:
+    """Whether bb's stats carry the context check (results saved before it do not)."""
+    return "holds_in_context" in bb.stats.columns
 
 
 def examples_in_context(

@@ -122,6 +122,21 @@ def _context_html(left: str, word: str, right: str, side: str | None) -> str:
             f"{html.escape(_show_word(word))}</mark><span style='color:#555'>{flat(right)}</span>")
 
 
+def _context_line(f, cut: float) -> str:
+    """The card's verdict of analysis.behaviorbox.context_check, in words (numbers only: nothing to escape)."""
+    if "holds_in_context" not in f.index:
+        return "**Holds when words are picked by context alone:** unknown (saved before this check)"
+    verdict = "yes" if f["holds_in_context"] else "no"
+    if int(f["context_n"]) == 0:
+        return f"**Holds when words are picked by context alone:** {verdict}, the feature never fires on context alone"
+    p = f["context_p"]
+    d = float(to_display_units(f["context_median_dlogprob"], unit))
+    return (f"**Holds when words are picked by context alone:** {verdict}, "
+            f"p = {'–' if not np.isfinite(p) else f'{p:.2g}'} (needs < {cut:.2g}) · "
+            f"{int(f['context_n'])} words picked by context, median Δ {_fmt(d)} {unit}, "
+            f"{f['winner'].upper()} wins {f['context_consistency']:.0%}")
+
+
 def _open_token_view(text_id: int, start: int, end: int) -> None:
     """Show this run in the token view at text_id; the word's span goes in session_state["focus"]."""
     if current_result() is not shown:
@@ -336,10 +351,25 @@ with tab_bb:
     min_ex = c3.number_input("min examples", 1, 500, int(s.min_examples), key="bb_min_ex")
     winner_filter = c4.radio("Winner", ["both", "a", "b"], horizontal=True, key="bb_winner",
                              format_func={"both": "Both", "a": "A wins", "b": "B wins"}.get)
-    sel_key = (run_key, id(bb), min_lp, min_p, int(min_ex))
+    checked = R.has_context_check(bb)
+    n_tested = max(1, len(bb.stats))
+    cut = B.CONTEXT_ALPHA / n_tested
+    require_context = st.checkbox(
+        "Only features that hold when words are picked by context alone", value=bool(s.require_context),
+        key="bb_require_context", disabled=not checked,
+        help="The autoencoder sees both models' probabilities, so a feature can collect words where chance "
+             "favoured one model. This check ranks words by the feature using context only (the probabilities "
+             "set to their corpus average) and keeps the feature when its winner still wins on those words: "
+             f"one-sided sign test, p < 0.05 / {n_tested:,} features tested = {cut:.2g} (Bonferroni).",
+    )
+    if not checked:
+        st.caption("This result was saved before the context check existed: its features are shown unfiltered "
+                   "and the check is unknown. Train again to check them.")
+    sel_key = (run_key, id(bb), min_lp, min_p, int(min_ex), require_context)
     cached = st.session_state.get("_diff_sel")
     if cached is None or cached[0] != sel_key:
-        cached = (sel_key, R.selected_features(bb, words, pair.texts, min_lp, min_p, int(min_ex)))
+        cached = (sel_key, R.selected_features(bb, words, pair.texts, min_lp, min_p, int(min_ex),
+                                                require_context=require_context))
         st.session_state["_diff_sel"] = cached
     selected = cached[1]
     shown_sel = selected if winner_filter == "both" else selected[selected["winner"] == winner_filter]
@@ -357,11 +387,17 @@ with tab_bb:
     if shown_sel.empty:
         st.info("No feature passed the selection"
                 + ("" if winner_filter == "both" else f" with {winner_filter.upper()} winning")
-                + ". Lower the thresholds above, or train with more words or steps.")
+                + ". Lower the thresholds above"
+                + (", turn off the context check (only to look: without it, chance passes for a difference)"
+                   if require_context and checked else "")
+                + ", or train with more words or steps.")
         st.stop()
 
     # Overview: every feature that fired, the selected ones coloured by winner.
-    st_all = bb.stats.assign(selected=bb.stats["feature"].isin(selected["feature"]))
+    st_all = bb.stats.assign(
+        selected=bb.stats["feature"].isin(selected["feature"]),
+        holds=bb.stats["holds_in_context"].map({True: "yes", False: "no"}) if checked else "unknown",
+    )
     fig = go.Figure()
     for name, part, colour in (("not selected", st_all[~st_all["selected"]], "#bbbbbb"),
                                (f"A wins ({label_a})", st_all[st_all["selected"] & (st_all["winner"] == "a")], COLOURS["a"]),
@@ -369,9 +405,10 @@ with tab_bb:
         fig.add_trace(go.Scatter(
             x=to_display_units(part["median_dlogprob"].to_numpy(float), unit), y=part["consistency"], mode="markers",
             name=name, marker={"color": colour, "size": 6 + 10 * np.sqrt(part["n_examples"] / max(1, s.top))},
-            customdata=np.stack([part["feature"], part["n_examples"]], axis=1),
+            customdata=np.stack([part["feature"], part["n_examples"], part["holds"]], axis=1),
             hovertemplate="feature %{customdata[0]}<br>median Δ %{x:+.2f} " + unit
-                          + "<br>consistency %{y:.0%}<br>%{customdata[1]} examples<extra></extra>",
+                          + "<br>consistency %{y:.0%}<br>%{customdata[1]} examples"
+                          + "<br>holds in context: %{customdata[2]}<extra></extra>",
         ))
     fig.update_layout(title="Features: median Δ of their top words vs. consistency",
                       xaxis_title=f"median Δ ({unit}) · right: A better", yaxis_title="consistency", height=380,
@@ -403,6 +440,7 @@ with tab_bb:
             m2.metric("median Δp", _fmt(f["median_dp"], 3))
             m3.metric("consistency", f"{f['consistency']:.0%}", help="share of its examples the winner wins")
             m4.metric("examples", int(f["n_examples"]))
+            st.markdown(_context_line(f, cut))
             st.markdown(f"**Automatic description:** {html.escape(f['description'])}")
             written = bb.model_descriptions.get(feat)
             if written:

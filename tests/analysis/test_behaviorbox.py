@@ -206,3 +206,87 @@ def test_describe_feature_shows_whitespace_and_handles_no_pattern():
         "3 varied words, no shared pattern."
     )
     assert B.describe_feature([], []) == "No examples."
+
+
+def test_context_only_vectors_set_the_probabilities_to_their_means():
+    x = np.array([[1.0, 2.0, 0.1, 0.2], [3.0, 4.0, 0.5, 0.0]], dtype=np.float32)
+    out = B.context_only_vectors(x)
+    np.testing.assert_allclose(out, [[1, 2, 0.3, 0.1], [3, 4, 0.3, 0.1]], rtol=1e-6)
+    assert out.dtype == np.float32 and x[0, 2] == np.float32(0.1)  # the input is left alone
+
+
+def context_examples(deltas: dict[int, list[float]]) -> pd.DataFrame:
+    rows = [(f, d) for f, ds in deltas.items() for d in ds]
+    return pd.DataFrame(rows, columns=["feature", "dlogprob"])
+
+
+def feature_winners(winners: dict[int, str]) -> pd.DataFrame:
+    return pd.DataFrame({"feature": list(winners), "winner": list(winners.values())})
+
+
+def test_context_check_hand_computed():
+    ex = context_examples(
+        {
+            0: [1.0] * 9 + [-1.0, 0.0, np.nan],  # A wins 9 of 10 after the tie and the NaN are dropped
+            1: [-2.0] * 6,  # B wins all 6
+            2: [-1.0, -1.0, -1.0, 0.5],  # the feature said A, context says B
+            4: [0.0, 0.0, 0.0],  # only ties: nothing to test
+            5: [1.0, 1.0],  # no winner to test
+        }
+    )
+    st = feature_winners({0: "a", 1: "b", 2: "a", 3: "a", 4: "a", 5: "tie"})  # 3: never fires on context
+    out = B.context_check(ex, st, alpha=0.5).set_index("feature")
+    assert out.reset_index().columns.tolist() == B.CONTEXT_COLUMNS
+    assert out.index.tolist() == [0, 1, 2, 3, 4, 5]
+    # Exact one-sided sign test: P(X ≥ 9 | 10, ½) = (C(10,9) + C(10,10)) / 2¹⁰ = 11/1024.
+    assert out.loc[0, "context_p"] == pytest.approx(11 / 1024, rel=1e-12)
+    assert out.loc[0, "context_n"] == 11 and out.loc[0, "context_median_dlogprob"] == 1.0
+    assert out.loc[0, "context_consistency"] == pytest.approx(9 / 11)  # the tie counts as not won
+    assert out.loc[1, "context_p"] == pytest.approx(1 / 64) and out.loc[1, "context_consistency"] == 1.0
+    assert out.loc[1, "context_median_dlogprob"] == -2.0
+    assert out.loc[2, "context_p"] == pytest.approx(15 / 16)  # P(X ≥ 1 | 4, ½)
+    assert out.loc[2, "context_consistency"] == 0.25 and out.loc[2, "context_median_dlogprob"] == -1.0
+    assert out.loc[3, "context_n"] == 0 and out.loc[3, ["context_median_dlogprob", "context_consistency",
+                                                         "context_p"]].isna().all()
+    assert out.loc[4, "context_n"] == 3 and np.isnan(out.loc[4, "context_p"])
+    assert out.loc[4, "context_consistency"] == 0.0 and out.loc[4, "context_median_dlogprob"] == 0.0
+    assert np.isnan(out.loc[5, "context_p"]) and np.isnan(out.loc[5, "context_consistency"])
+    # alpha 0.5 over 6 features: p < 0.0833 holds; 2 (wrong winner), 3, 4 and 5 cannot.
+    assert out["holds_in_context"].tolist() == [True, True, False, False, False, False]
+    assert out["holds_in_context"].dtype == bool and out["context_n"].dtype == np.int64
+
+
+def test_context_check_bonferroni_and_scipy_reference():
+    from math import comb
+
+    from scipy.stats import binomtest
+
+    ex = context_examples({0: [0.3] * 40 + [-0.3] * 10, 1: [1.0] * 9 + [-1.0]})
+    one = B.context_check(ex, feature_winners({0: "a", 1: "a"}))
+    # P(X ≥ 40 | 50, ½), summed by hand, and scipy's exact test agree.
+    want = sum(comb(50, k) for k in range(40, 51)) / 2**50
+    assert one.loc[0, "context_p"] == pytest.approx(want, rel=1e-9)
+    assert one.loc[0, "context_p"] == pytest.approx(binomtest(40, 50, alternative="greater").pvalue, rel=1e-12)
+    # 11/1024 ≈ 0.0107: under 0.05 / 2 features, over 0.05 / 5 features.
+    assert one["holds_in_context"].tolist() == [True, True]
+    five = B.context_check(ex, feature_winners({0: "a", 1: "a", 2: "b", 3: "a", 4: "b"}))
+    assert five["holds_in_context"].tolist() == [True, False, False, False, False]
+
+
+def test_context_check_of_all_zero_activations():
+    # Context-only activations that never fire leave no examples: nothing holds.
+    w = words_table(np.log([0.9, 0.8, 0.7]), np.log([0.1, 0.1, 0.1]))
+    stats = B.feature_stats(np.array([[3.0], [2.0], [2.0]]), w)
+    ex = B.feature_examples(np.zeros((3, 1)), w)
+    out = B.context_check(ex, stats)
+    assert out["context_n"].tolist() == [0] and not out["holds_in_context"].any()
+    empty = B.context_check(ex, stats.iloc[:0])
+    assert empty.empty and empty.columns.tolist() == B.CONTEXT_COLUMNS
+
+
+def test_select_features_requires_the_context_check_when_known():
+    st = stats([[0, 20, 0.3, 2.0, 0.9, "a"], [1, 20, 0.3, 1.5, 0.9, "a"], [2, 20, -0.3, -1.2, 0.9, "b"]])
+    assert B.select_features(st)["feature"].tolist() == [0, 1, 2]  # no check known: no filter
+    checked = st.assign(holds_in_context=[False, True, np.nan])  # NaN: unknown, does not hold
+    assert B.select_features(checked)["feature"].tolist() == [1]
+    assert B.select_features(checked, require_context=False)["feature"].tolist() == [0, 1, 2]

@@ -79,13 +79,16 @@ def test_behaviorbox_trains_shows_cards_keeps_results_on_error_and_opens_the_tok
 
     assert load_behaviorbox(run_folder_of(run_id)).settings.dict_size == 16
 
-    # Thresholds at zero: every feature with enough examples is a card.
+    # Thresholds at zero and the context check off: every feature with enough examples is a card.
     at.number_input(key="bb_min_lp").set_value(0.0)
     at.number_input(key="bb_min_p").set_value(0.0)
+    at.checkbox(key="bb_require_context").uncheck()
     at.number_input(key="bb_min_ex").set_value(1).run()
     assert not at.exception, at.exception
     cards = [m.value for m in at.markdown if m.value.startswith("#### Feature")]
     assert cards
+    verdicts = [m.value for m in at.markdown if m.value.startswith("**Holds when words are picked by context alone:**")]
+    assert len(verdicts) == len(cards)
     assert any("Automatic description" in m.value for m in at.markdown)
     assert any(h.value.count("<mark") == 1 and "p<sub>A</sub>" in h.value for h in at.get("html"))
 

@@ -2,12 +2,14 @@
 
 A synthetic pair result (deterministic) where model B is much worse only on
 the digits after a currency sign: the pipeline must find that context with B
-as the loser, and find nothing when the two models are equal up to noise.
+as the loser, and find nothing when the two models are equal up to noise
+(which takes the context check, analysis.behaviorbox.context_check).
 Then persistence with the run, cached word vectors, and the description prompt.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -41,7 +43,7 @@ def corpus(n_texts: int = 40, seed: int = 0) -> list[str]:
     return texts
 
 
-def pair_result(texts: list[str], planted: bool, seed: int = 0) -> PairResult:
+def pair_result(texts: list[str], planted: bool, seed: int = 0, noise: float = 0.02) -> PairResult:
     rng = np.random.default_rng(seed)
     frames = []
     for i, t in enumerate(texts):
@@ -50,10 +52,11 @@ def pair_result(texts: list[str], planted: bool, seed: int = 0) -> PairResult:
         frames.append(w)
     words = pd.concat(frames, ignore_index=True)
     base = rng.uniform(-6.0, -0.5, size=len(words))
-    # 0.02 nats of noise per model, as in tests/backend/test_sae.py: the SAE sees the probabilities,
-    # so a feature can gather the words where noise favoured one model (median Δp ≈ 2 × noise × p).
-    lp_a = base + rng.normal(0, 0.02, len(words))
-    lp_b = base + rng.normal(0, 0.02, len(words))
+    # `noise` nats per model (0.02 as in tests/backend/test_sae.py): the SAE sees the probabilities,
+    # so a feature can gather the words where noise favoured one model (median Δp ≈ 2 × noise × p);
+    # the context check is what keeps such features out.
+    lp_a = base + rng.normal(0, noise, len(words))
+    lp_b = base + rng.normal(0, noise, len(words))
     texts_of = words["text_id"].to_numpy()
     starts = words["char_start"].to_numpy()
     currency = np.array([s > 0 and texts[t][s - 1] == "$" for t, s in zip(texts_of, starts)])
@@ -109,17 +112,49 @@ def test_finds_the_planted_context_with_b_as_the_loser(planted):
     assert share >= 0.8, (share, best.to_dict())
     assert best["median_dlogprob"] > 3 and best["consistency"] >= 0.9
     assert "numbers" in best["description"] and '"$"' in best["description"]
+    # It holds when its words are picked by context alone (seen: 50 words, all won by A, p = 8.9e-16).
+    assert best["holds_in_context"] and best["context_median_dlogprob"] > 3
+    assert best["context_p"] < 0.05 / len(bb.stats) and best["context_n"] >= 10
+    assert sel["holds_in_context"].all()
 
 
-def test_nothing_selected_when_the_models_are_equal_up_to_noise(planted, encoder, tmp_path):
-    pair = pair_result(corpus(), planted=False)
-    # The same texts: reuse the planted run's word vectors (they do not depend on the models).
-    (tmp_path / R.SUBDIR).mkdir()
-    for name in (R.EMBEDDINGS_FILE, "word_embeddings.json"):
-        shutil.copy2(planted[2] / R.SUBDIR / name, tmp_path / R.SUBDIR / name)
-    bb = R.run_behaviorbox(pair, SETTINGS, encoder=encoder, run_folder=tmp_path, device="cpu")
+@pytest.fixture(scope="module")
+def equal_models(planted, encoder, tmp_path_factory):
+    """noise (nats per model) -> (pair, result) of a run where A and B are equal up to that noise."""
+    runs = {}
+
+    def run(noise: float):
+        if noise not in runs:
+            pair = pair_result(corpus(), planted=False, noise=noise)
+            folder = tmp_path_factory.mktemp("equal")
+            # The same texts: reuse the planted run's word vectors (they do not depend on the models).
+            (folder / R.SUBDIR).mkdir()
+            for name in (R.EMBEDDINGS_FILE, "word_embeddings.json"):
+                shutil.copy2(planted[2] / R.SUBDIR / name, folder / R.SUBDIR / name)
+            runs[noise] = pair, R.run_behaviorbox(pair, SETTINGS, encoder=encoder, run_folder=folder, device="cpu")
+        return runs[noise]
+
+    return run
+
+
+@pytest.mark.parametrize("noise", [0.02, 0.1, 0.2])
+def test_nothing_selected_when_the_models_are_equal_up_to_noise(equal_models, noise):
+    pair, bb = equal_models(noise)
     assert len(bb.stats) > 0
     assert R.selected_features(bb, pair.words, pair.texts).empty
+    assert not bb.stats["holds_in_context"].any()
+
+
+def test_without_the_context_check_noise_passes_for_a_difference(equal_models):
+    # At 0.1 nats the old rule alone selects nothing on this corpus (largest |median Δp| 0.13, on
+    # fewer than 10 examples); at 0.2 nats it selects a few features, all of them noise.
+    pair, bb = equal_models(0.2)
+    unfiltered = R.selected_features(bb, pair.words, pair.texts, require_context=False)
+    assert len(unfiltered) >= 1
+    assert not unfiltered["holds_in_context"].any()
+    # The setting trained with is the reading default.
+    off = dataclasses.replace(bb, settings=dataclasses.replace(bb.settings, require_context=False))
+    pd.testing.assert_frame_equal(R.selected_features(off, pair.words, pair.texts), unfiltered)
 
 
 def test_sizes_scale_with_the_corpus_and_progress_covers_every_stage(planted):
@@ -161,6 +196,7 @@ def test_saved_with_the_run_and_reloaded_without_training(planted, encoder, monk
     sae = R.load_sae_of(back, device="cpu")
     assert torch.equal(sae.W_dec, bb.sae.W_dec.cpu())
     assert R.load_behaviorbox(folder / "nowhere") is None
+    assert R.has_context_check(back)
     # Model-written descriptions survive a reload.
     back.model_descriptions[3] = {"text": "prices", "model": "tiny"}
     R.save_model_descriptions(back)
@@ -178,6 +214,23 @@ def test_saved_with_the_run_and_reloaded_without_training(planted, encoder, monk
     other = pair_result(corpus(10, seed=1), planted=True)
     with pytest.raises(AssertionError, match="recomputed"):
         R.run_behaviorbox(other, R.BehaviorBoxSettings(steps=50), encoder=encoder, run_folder=folder, device="cpu")
+
+
+def test_results_saved_before_the_context_check_load_unfiltered(planted, tmp_path):
+    pair, _, folder, _ = planted
+    shutil.copytree(folder / R.SUBDIR, tmp_path / R.SUBDIR)
+    new = R.load_behaviorbox(tmp_path)
+    stats = pd.read_parquet(tmp_path / R.SUBDIR / "stats.parquet")
+    stats[R.B.STATS_COLUMNS].to_parquet(tmp_path / R.SUBDIR / "stats.parquet", index=False)
+    meta = json.loads((tmp_path / R.SUBDIR / "result.json").read_text())
+    del meta["settings"]["require_context"]
+    (tmp_path / R.SUBDIR / "result.json").write_text(json.dumps(meta))
+    old = R.load_behaviorbox(tmp_path)
+    assert not R.has_context_check(old) and old.settings.require_context
+    sel = R.selected_features(old, pair.words, pair.texts)
+    want = R.selected_features(new, pair.words, pair.texts, require_context=False)
+    assert sel["feature"].tolist() == want["feature"].tolist()
+    assert "holds_in_context" not in sel.columns
 
 
 def test_too_few_words():
