@@ -5,13 +5,25 @@ is 1 MiB per position; at batch 64 x 512 tokens that is 32 GiB, times the
 temporaries of log_softmax. So the head runs on a chunk of positions at a
 time, and only per-position statistics (a few floats and the top-k) leave it.
 Head maths is float32 whatever the model's dtype.
+
+On a GPU the float32 head matmul would run on the plain FP32 units (TF32 is off
+by default because it rounds inputs to 10 mantissa bits). For a bf16 or fp16
+model that rounding never happens: both operands came from bf16/fp16 values (7
+or 10 mantissa bits, exponents within float32's), so TF32 holds them exactly,
+each product of two 11-bit significands fits float32's 24 bits, and tensor
+cores accumulate in float32. So for those models the head turns TF32 on, and
+gets tensor-core speed with the same float32 numbers (up to summation order).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 import torch
+
+# Dtypes whose every value TF32 (1 sign, 8 exponent, 10 mantissa bits) represents exactly.
+TF32_EXACT_DTYPES = (torch.bfloat16, torch.float16)
 
 DEFAULT_CHUNK_BYTES = 256 * 2**20  # float32 logits per chunk; the temporaries about triple it
 
@@ -25,20 +37,24 @@ class Head:
     bias: torch.Tensor | None
     softcap: float | None  # Gemma 2 style final logit soft-capping
     scale: float  # multiplier on logits (Cohere logit_scale, Granite 1/logits_scaling)
+    tf32_exact: bool = False  # weight and hidden states come from TF32_EXACT_DTYPES (see the module note)
 
     @classmethod
     def of(cls, model) -> "Head":
         module = model.get_output_embeddings()
         config = model.config
         weight = bias = None
+        tf32_exact = False
         if type(module) is torch.nn.Linear:
+            tf32_exact = module.weight.dtype in TF32_EXACT_DTYPES and (
+                module.bias is None or module.bias.dtype in TF32_EXACT_DTYPES)
             weight = module.weight.detach().float()
             bias = None if module.bias is None else module.bias.detach().float()
         scale = float(getattr(config, "logit_scale", None) or 1.0)
         if getattr(config, "logits_scaling", None):
             scale /= float(config.logits_scaling)
         softcap = getattr(config, "final_logit_softcapping", None)
-        return cls(module, weight, bias, float(softcap) if softcap else None, scale)
+        return cls(module, weight, bias, float(softcap) if softcap else None, scale, tf32_exact)
 
     @property
     def vocab_size(self) -> int:
@@ -47,7 +63,9 @@ class Head:
     def logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """[n, d] hidden states -> [n, vocab] float32 logits."""
         if self.weight is not None:
-            out = torch.nn.functional.linear(hidden.float(), self.weight, self.bias)
+            exact = self.tf32_exact and hidden.is_cuda and hidden.dtype in TF32_EXACT_DTYPES
+            with tf32_matmul(exact):
+                out = torch.nn.functional.linear(hidden.float(), self.weight, self.bias)
         else:  # quantised or custom heads: let the module do its own maths
             out = self.module(hidden).float()
         if self.scale != 1.0:
@@ -55,6 +73,29 @@ class Head:
         if self.softcap is not None:
             out = torch.tanh(out / self.softcap) * self.softcap
         return out
+
+
+@contextlib.contextmanager
+def tf32_matmul(enabled: bool):
+    """TF32 for CUDA float32 matmuls inside the block (only where it is exact: see the module note)."""
+    if not enabled:
+        yield
+        return
+    matmul = torch.backends.cuda.matmul
+    if hasattr(matmul, "fp32_precision"):  # torch >= 2.9
+        before = matmul.fp32_precision
+        matmul.fp32_precision = "tf32"
+        try:
+            yield
+        finally:
+            matmul.fp32_precision = before
+    else:
+        before = matmul.allow_tf32
+        matmul.allow_tf32 = True
+        try:
+            yield
+        finally:
+            matmul.allow_tf32 = before
 
 
 def head_vocab_size(module) -> int:
