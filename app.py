@@ -9,6 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.router import routing
 from ui.sidebar import render_sidebar
 
 ROOT = Path(__file__).resolve().parent
@@ -32,4 +33,5 @@ pages = [
 ]
 navigation = st.navigation(pages)
 render_sidebar()
-navigation.run()
+with routing():  # pages check they were reached through here (ui/router.py)
+    navigation.run()

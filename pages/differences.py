@@ -25,6 +25,9 @@ from backend import behaviorbox_run as R
 from backend.errors import user_message
 from ui import downloads
 from ui.state import ShownResult, current_result, set_result, units
+from ui.router import use_router
+
+use_router()  # before drawing anything: see ui/router.py
 
 st.header("Differences", anchor=False)
 st.caption("Where, and in which contexts, one model predicts the text better than the other. "

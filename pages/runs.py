@@ -6,6 +6,9 @@ from backend.errors import user_message
 from backend.run_store import RunStore
 from ui.state import ShownResult, current_result, set_result
 from ui.views import render_result
+from ui.router import use_router
+
+use_router()  # before drawing anything: see ui/router.py
 
 st.title("Runs")
 st.caption("Every press of **Score** saves a run: the texts, both models, the settings and all result tables. "

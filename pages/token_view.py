@@ -6,6 +6,9 @@ from ui.inputs import input_texts
 from ui.scoring import run_scoring
 from ui.state import current_result, current_specs
 from ui.views import render_result
+from ui.router import use_router
+
+use_router()  # before drawing anything: see ui/router.py
 
 st.header("Duet · token view", anchor=False)
 try:

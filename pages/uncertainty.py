@@ -21,6 +21,9 @@ from analysis.uncertainty import DEFAULT_DISTANCE_THRESHOLD
 from backend.errors import user_message
 from backend.inputs import InputError, read_texts, table_columns
 from ui.state import current_specs, units
+from ui.router import use_router
+
+use_router()  # before drawing anything: see ui/router.py
 
 try:  # the token view's download buttons (PNG/SVG need a local Chromium)
     from ui.downloads import figure_buttons, table_buttons

@@ -7,6 +7,7 @@ Screenshots (browser_helpers.shot) land in screenshots/, git-ignored: look at th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -50,10 +51,10 @@ def wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float 
     raise RuntimeError(f"streamlit did not become healthy in {timeout:.0f} s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="session")
-def server(tiny_a, tiny_b, tmp_path_factory):
+@contextlib.contextmanager
+def running_app(tiny_a, tiny_b, folder: Path):
+    """`streamlit run app.py` on a free port with the tiny pair as defaults; yields its URL."""
     port = free_port()
-    folder = tmp_path_factory.mktemp("e2e")
     log = folder / "streamlit.log"
     env = dict(
         os.environ,
@@ -80,6 +81,19 @@ def server(tiny_a, tiny_b, tmp_path_factory):
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def server(tiny_a, tiny_b, tmp_path_factory):
+    with running_app(tiny_a, tiny_b, tmp_path_factory.mktemp("e2e")) as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_server(tiny_a, tiny_b, tmp_path):
+    """A server no session has opened yet (for what only the first session of a process sees)."""
+    with running_app(tiny_a, tiny_b, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
