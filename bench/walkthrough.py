@@ -48,10 +48,18 @@ def start_server(port: int, cache: Path):
 
 
 def shot(page, name: str) -> None:
+    """The whole page: Streamlit scrolls inside its main block, so grow the window to its height first."""
     SHOTS.mkdir(exist_ok=True)
     path = SHOTS / f"walkthrough-{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    print(f"  screenshot {path.relative_to(REPO)}", flush=True)
+    size = page.viewport_size
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], section.main, "
+        "[data-testid=stAppViewContainer]')].map(e => e.scrollHeight), 0)")
+    page.set_viewport_size({"width": size["width"], "height": int(min(max(height, size["height"]), 14000))})
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
+    print(f"  screenshot {path.relative_to(REPO)} ({height} px tall)", flush=True)
 
 
 def step(label: str, started: float) -> float:
@@ -77,9 +85,6 @@ def uncertainty(page, url: str, timeout_ms: int) -> None:
     page.wait_for_timeout(3000)  # plots draw after the text
     t = step("Sample and compare → verdict shown (both models, 5 prompts × 11 answers)", t)
     shot(page, "uncertainty-2-result")
-    scroll_to(page, "One prompt in detail")
-    page.screenshot(path=str(SHOTS / "walkthrough-uncertainty-3-clusters.png"))
-    print("  screenshot screenshots/walkthrough-uncertainty-3-clusters.png (viewport)", flush=True)
 
 
 def differences(page, url: str, run_name: str, timeout_ms: int) -> None:

@@ -112,7 +112,10 @@ def settings_from_inputs():
 
 def clustering_from_inputs() -> dict:
     c1, c2 = st.columns([1, 2])
-    method = c1.radio("Meaning clusters by", METHODS, key="unc_method")
+    method = c1.radio("Meaning clusters by", METHODS, key="unc_method",
+                      help="Embeddings are fast and need nothing from the hub, but they measure wording as much as "
+                           "meaning: answers that differ in one key word (\"…is Sydney.\" / \"…is Canberra.\") can "
+                           "land in one cluster. NLI entailment (Farquhar et al.) separates them.")
     if method == METHODS[0]:
         threshold = c2.slider("Cosine-distance threshold", 0.0, 1.0, DEFAULT_DISTANCE_THRESHOLD, 0.05, key="unc_threshold",
                               help="Answers whose average cosine distance is at most this share a meaning. "
