@@ -25,6 +25,7 @@ from backend import behaviorbox_run as R
 from backend.errors import user_message
 from ui import downloads
 from ui.state import ShownResult, current_result, set_result, units
+from ui.markdown import literal
 from ui.router import use_router
 
 use_router()  # before drawing anything: see ui/router.py
@@ -99,7 +100,7 @@ for side in ("a", "b"):
     if side in shown.errors:
         st.error(f"Model {side.upper()} has no results in this run: {shown.errors[side]}")
 n_compared = int(np.isfinite(words["delta"].to_numpy(float)).sum()) if len(words) else 0
-st.markdown(f"**A** = {html.escape(label_a)} · **B** = {html.escape(label_b)} · {len(pair.texts):,} texts · "
+st.markdown(f"**A** = {literal(label_a)} · **B** = {literal(label_b)} · {len(pair.texts):,} texts · "
             f"{n_compared:,} words compared · Δ in {unit}")
 if n_compared == 0:
     st.info("No word was scored by both models in this run, so there is nothing to compare.")
@@ -378,8 +379,8 @@ with tab_bb:
     shown_sel = selected if winner_filter == "both" else selected[selected["winner"] == winner_filter]
     counts = selected["winner"].value_counts()
     st.markdown(f"**{len(selected)}** of {len(bb.stats):,} features that fired pass the selection: "
-                f"**{counts.get('a', 0)}** where A ({html.escape(label_a)}) wins, "
-                f"**{counts.get('b', 0)}** where B ({html.escape(label_b)}) wins.")
+                f"**{counts.get('a', 0)}** where A ({literal(label_a)}) wins, "
+                f"**{counts.get('b', 0)}** where B ({literal(label_b)}) wins.")
     export = shown_sel.assign(winner_model=shown_sel["winner"].map({"a": label_a, "b": label_b}))
     with st.expander("Download the feature tables"):
         st.caption("Selected features (with descriptions and the winning model), then every feature that fired. "
@@ -444,11 +445,11 @@ with tab_bb:
             m3.metric("consistency", f"{f['consistency']:.0%}", help="share of its examples the winner wins")
             m4.metric("examples", int(f["n_examples"]))
             st.markdown(_context_line(f, cut))
-            st.markdown(f"**Automatic description:** {html.escape(f['description'])}")
+            st.markdown(f"**Automatic description:** {literal(f['description'])}")
             written = bb.model_descriptions.get(feat)
             if written:
-                st.info(f"**Model-written** by {written.get('model', '?')} (a guess, not a measurement): "
-                        f"{written.get('text', '')}", icon=":material/smart_toy:")
+                st.info(f"**Model-written** by {literal(written.get('model', '?'))} (a guess, not a measurement): "
+                        f"{literal(written.get('text', ''))}", icon=":material/smart_toy:")
             if st.button(f"Ask {describers[describer]} to describe it", key=f"bb_describe_{feat}",
                          icon=":material/smart_toy:"):
                 try:

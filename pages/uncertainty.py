@@ -21,6 +21,7 @@ from analysis.uncertainty import DEFAULT_DISTANCE_THRESHOLD
 from backend.errors import user_message
 from backend.inputs import InputError, read_texts, table_columns
 from ui.state import current_specs, units
+from ui.markdown import literal
 from ui.router import use_router
 
 use_router()  # before drawing anything: see ui/router.py
@@ -279,7 +280,7 @@ def verdict_line(row, labels, unit: str) -> str:
     if row.prompts_a_higher == row.prompts_b_higher and np.isclose(a, b):
         leader = "neither model"
     else:
-        leader = f"**A · {labels[0]}**" if (row.prompts_a_higher, a) > (row.prompts_b_higher, b) else f"**B · {labels[1]}**"
+        leader = f"**A · {literal(labels[0])}**" if (row.prompts_a_higher, a) > (row.prompts_b_higher, b) else f"**B · {literal(labels[1])}**"
     return (f"{info['label']} higher ({info['higher']}): {leader} — higher on {row.prompts_a_higher} of {row.n_prompts} "
             f"prompts for A, {row.prompts_b_higher} for B; mean {a:.3f}{suffix} (A) vs {b:.3f}{suffix} (B).")
 
@@ -330,7 +331,7 @@ def prompt_detail(result: dict, labels_by_row, summary: pd.DataFrame, unit: str)
     for column, side in zip(columns, ("a", "b")):
         label = names[0 if side == "a" else 1]
         with column:
-            st.markdown(f"#### {NAMES[side]} · {label}")
+            st.markdown(f"#### {NAMES[side]} · {literal(label)}")
             here = prompt_rows[prompt_rows["model"] == side]
             if here.empty:
                 st.info(f"No samples from model {NAMES[side]}.")
@@ -467,7 +468,7 @@ def clustering_key(clustering: dict):
 st.title("Duet · uncertainty")
 try:
     spec_a, spec_b = current_specs()
-    st.caption(f"Ask both models the same questions many times. **A** = {spec_a.label}, **B** = {spec_b.label}. "
+    st.caption(f"Ask both models the same questions many times. **A** = {literal(spec_a.label)}, **B** = {literal(spec_b.label)}. "
                "Answers that mean the same thing form a cluster; many clusters mean the model is unsure of the "
                "meaning of its answer (semantic entropy, Farquhar et al. 2024).")
 except Exception:  # noqa: BLE001 - the sidebar shows what is wrong with the spec
