@@ -28,14 +28,15 @@ import sys
 from pathlib import Path
 
 from backend.inputs import InputError  # light: no torch
+from backend.specs import DEFAULT_PAIR
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m backend", description="Duet: score texts with two models.")
     commands = parser.add_subparsers(dest="command", required=True)
     score = commands.add_parser("score", help="score a corpus with model A and model B")
-    score.add_argument("--model-a", default="smollm2-135m", help="model spec (see backend/specs.py)")
-    score.add_argument("--model-b", default="gemma3-270m")
+    score.add_argument("--model-a", default=DEFAULT_PAIR[0], help="model spec (see backend/specs.py)")
+    score.add_argument("--model-b", default=DEFAULT_PAIR[1])
     score.add_argument("--input", required=True, help=".txt, .md, .csv or .jsonl")
     score.add_argument("--out", default=None, help="OUT.parquet (words go to OUT.words.parquet); ray: a folder (required)")
     score.add_argument("--name", default="", help="name of the run on the dashboard's Runs page")

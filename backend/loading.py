@@ -31,6 +31,21 @@ class ModelLoadError(RuntimeError):
     """A model that cannot be loaded; the message is meant for the user, in one line."""
 
 
+def bos_token_id(tokenizer, bos: str) -> int | None:
+    """The id spec.bos names: auto = the tokenizer's declared BOS, none = None, else that token."""
+    if bos == "auto":
+        return tokenizer.bos_token_id
+    if bos == "none":
+        return None
+    token_id = tokenizer.convert_tokens_to_ids(bos)
+    # An unknown token maps to the unknown-token id; asking back which token that id is tells the
+    # two apart (SmolLM2's unknown token is <|endoftext|> itself, a valid choice).
+    if token_id is None or tokenizer.convert_ids_to_tokens(token_id) != bos:
+        raise ModelLoadError(f"bos={bos!r} is not a token of this model's vocabulary; use auto, none or a token such as "
+                             f"{tokenizer.eos_token or tokenizer.bos_token!r}")
+    return int(token_id)
+
+
 @dataclasses.dataclass
 class LoadedModel:
     spec: ModelSpec  # resolved: concrete device and dtype
@@ -42,6 +57,11 @@ class LoadedModel:
     @property
     def device(self) -> str:
         return self.spec.device
+
+    @property
+    def bos_id(self) -> int | None:
+        """The token put before every text (spec.bos; checked against the vocabulary at load)."""
+        return bos_token_id(self.tokenizer, self.spec.bos)
 
     @property
     def max_context(self) -> int:
@@ -85,7 +105,9 @@ def load_model(spec: ModelSpec, progress: Progress | None = None) -> LoadedModel
         _say(progress, f"Pruning {spec.label} to {resolved.sparsity:.0%} sparsity")
         prune_magnitude(model, resolved.sparsity)
     model.eval()
-    return LoadedModel(spec=resolved, model=model, tokenizer=tokenizer)
+    loaded = LoadedModel(spec=resolved, model=model, tokenizer=tokenizer)
+    loaded.bos_id  # a bos= option the vocabulary lacks fails here, at load, in one line
+    return loaded
 
 
 def _materialise(spec: ModelSpec, progress: Progress | None) -> tuple[str, str | None]:

@@ -53,7 +53,7 @@ def compare_same_vocab(
         raise ValueError(f"{model_a.spec.label} and {model_b.spec.label} do not share a vocabulary")
     tokenized = tokenize_with_offsets(model_a.tokenizer, texts)
     window = min(settings.window or 2048, model_a.max_context, model_b.max_context)
-    rows = plan_rows([t.ids for t in tokenized], model_a.tokenizer.bos_token_id, window, settings.stride or window // 2)
+    rows = plan_rows([t.ids for t in tokenized], model_a.bos_id, window, settings.stride or window // 2)
     out = []
     locks = [model_a.lock] if model_a is model_b else [model_a.lock, model_b.lock]  # A = B is allowed
     with contextlib.ExitStack() as stack, torch.inference_mode():

@@ -154,7 +154,7 @@ def has_chat_template(tokenizer) -> bool:
     return bool(getattr(tokenizer, "chat_template", None))
 
 
-def model_input(tokenizer, prompt: str, settings: SampleSettings) -> ModelInput:
+def model_input(tokenizer, prompt: str, settings: SampleSettings, bos_id: int | None | str = "declared") -> ModelInput:
     """The prompt as the model sees it.
 
     With a chat template (asked for, and the tokenizer has one): the prompt is
@@ -172,7 +172,7 @@ def model_input(tokenizer, prompt: str, settings: SampleSettings) -> ModelInput:
         return ModelInput(text, list(ids), True)
     content = settings.prompt_format.replace("{prompt}", prompt)
     ids = tokenizer(content, add_special_tokens=False, split_special_tokens=True)["input_ids"]
-    bos = tokenizer.bos_token_id
+    bos = tokenizer.bos_token_id if bos_id == "declared" else bos_id  # the spec's bos= option, when given
     return ModelInput(content, ([] if bos is None else [bos]) + list(ids), False)
 
 
@@ -445,7 +445,7 @@ def sample_prompts(
     prompts = check_texts(list(prompts))
     model = model if model is not None else str(loaded.spec)
     tokenizer = loaded.tokenizer
-    inputs = [model_input(tokenizer, p, settings) for p in prompts]
+    inputs = [model_input(tokenizer, p, settings, loaded.bos_id) for p in prompts]
     for i, inp in enumerate(inputs):
         if len(inp.ids) + settings.max_new_tokens > loaded.max_context:
             raise InputError(

@@ -54,7 +54,7 @@ def score_texts(
     window = settings.window or min(loaded.max_context, DEFAULT_WINDOW)
     window = min(window, loaded.max_context)
     stride = settings.stride or max(1, window // 2)
-    rows = plan_rows([t.ids for t in tokenized], tokenizer.bos_token_id, window, stride)
+    rows = plan_rows([t.ids for t in tokenized], loaded.bos_id, window, stride)
     on_gpu = loaded.device.startswith("cuda")
     batch_tokens = settings.batch_tokens or (65536 if on_gpu else 8192)
     with loaded.lock, torch.inference_mode():

@@ -29,7 +29,7 @@ def _load_in_fresh_process(alias: str, model_cache: str) -> float:
     code = (
         "import time,sys; t=time.perf_counter();"
         "from backend.loading import load_model; from backend.specs import ModelSpec;"
-        f"load_model(ModelSpec({alias!r})); print(time.perf_counter()-t)"
+        f"load_model(ModelSpec.parse({alias!r})); print(time.perf_counter()-t)"
     )
     env = {**os.environ, "DUET_MODEL_CACHE": model_cache}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
@@ -53,7 +53,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as empty:
                 row["first GGUF load s"] = _load_in_fresh_process(alias, empty)
         row["warm load (safetensors cache) s"] = _load_in_fresh_process(alias, str(model_cache_dir()))
-        loaded = load_model(ModelSpec(alias))
+        loaded = load_model(ModelSpec.parse(alias))
         n_tokens = len(loaded.tokenizer(TEXT)["input_ids"])
         score_texts(loaded, ["warm up"])
         start = time.perf_counter()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from backend.errors import user_message
-from backend.specs import DTYPES, EMBEDDED_ALIASES, VARIANTS, ModelSpec
+from backend.specs import DTYPES, EMBEDDED_ALIASES, RECOMMENDED_BOS, VARIANTS, ModelSpec
 from ui.state import current_result, default_pair
 
 OTHER = "Other: hub id, folder or .gguf"
@@ -36,10 +36,16 @@ def _seed(side: str, spec_text: str) -> None:
         f"_device_{side}": spec.device if spec.device in DEVICES else "auto",
         f"_remote_{side}": spec.trust_remote_code,
         f"_pickle_{side}": spec.allow_pickle,
+        f"_bos_{side}": spec.bos,
     }
     for key, value in defaults.items():
         if key not in state:
             state[key] = value
+
+
+def _source_changed(side: str) -> None:
+    # A start token belongs to one vocabulary: picking another model resets it to that model's own.
+    st.session_state[f"_bos_{side}"] = RECOMMENDED_BOS.get(st.session_state[f"_source_{side}"], "auto")
 
 
 def _picker(side: str) -> str | None:
@@ -48,6 +54,7 @@ def _picker(side: str) -> str | None:
     state = st.session_state
     _seed(side, state.get(f"model_{side}", default_pair()[0 if side == "a" else 1]))
     st.selectbox(f"Model {name}", list(EMBEDDED_ALIASES) + [OTHER], key=f"_source_{side}",
+                 on_change=_source_changed, args=(side,),
                  help="The two embedded models ship with Duet; choose Other for a hub id, a folder saved with "
                       "save_pretrained, or a .gguf file.")
     if state[f"_source_{side}"] == OTHER:
@@ -65,6 +72,10 @@ def _picker(side: str) -> str | None:
             st.text_input("Revision (hub)", key=f"_revision_{side}", placeholder="main")
         st.checkbox("trust_remote_code", key=f"_remote_{side}", help="Run code from the model's repository. Only for models you trust.")
         st.checkbox("allow_pickle", key=f"_pickle_{side}", help="Load .bin/.pt checkpoints, which can run code when opened.")
+        st.text_input("Before each text (BOS)", key=f"_bos_{side}",
+                      help="auto: the tokenizer's declared BOS token; none: nothing (the first token gets no score); "
+                           "or a token of the vocabulary. SmolLM2-Instruct declares its chat-start token "
+                           "<|im_start|>; <|endoftext|> is what began its pretraining documents.")
     source = state[f"_source_{side}"] if state[f"_source_{side}"] != OTHER else state[f"_path_{side}"].strip()
     if not source:
         st.warning(f"Model {name}: enter a hub id, a folder or a .gguf path.")
@@ -80,6 +91,7 @@ def _picker(side: str) -> str | None:
             sparsity=float(state[f"_sparsity_{side}"]) if variant == "prune" else 0.0,
             trust_remote_code=bool(state[f"_remote_{side}"]),
             allow_pickle=bool(state[f"_pickle_{side}"]),
+            bos=state[f"_bos_{side}"].strip() or "auto",
         )
     except Exception as error:  # noqa: BLE001 - SpecError and friends, shown in one line
         st.error(f"Model {name}: {user_message(error)}")

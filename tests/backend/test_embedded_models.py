@@ -21,7 +21,7 @@ PARAGRAPH = (
 
 @pytest.fixture(scope="module")
 def embedded_pair():
-    return [load_model(ModelSpec(alias)) for alias in DEFAULT_PAIR]
+    return [load_model(ModelSpec.parse(spec)) for spec in DEFAULT_PAIR]
 
 
 def test_both_embedded_models_score_a_real_paragraph(embedded_pair):

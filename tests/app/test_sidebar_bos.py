@@ -1,0 +1,21 @@
+"""The default pair's start token, and the sidebar resetting it when another model is picked."""
+
+from __future__ import annotations
+
+from app_helpers import APP, TIMEOUT
+from streamlit.testing.v1 import AppTest
+
+
+def test_default_pair_and_bos_follow_the_model(isolated_cache, monkeypatch):
+    monkeypatch.delenv("DUET_DEFAULT_MODEL_A", raising=False)
+    monkeypatch.delenv("DUET_DEFAULT_MODEL_B", raising=False)
+    monkeypatch.setattr("ui.router.use_router", lambda: None)  # see tests/app/conftest.py
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    bos = at.text_input(key="_bos_a")
+    assert bos.value == "<|endoftext|>" and at.text_input(key="_bos_b").value == "auto"
+    at.selectbox(key="_source_a").set_value("gemma3-270m").run()
+    assert at.text_input(key="_bos_a").value == "auto"  # <|endoftext|> is not a Gemma token
+    at.selectbox(key="_source_a").set_value("smollm2-135m").run()
+    assert at.text_input(key="_bos_a").value == "<|endoftext|>"
+    assert not at.exception and not at.error
