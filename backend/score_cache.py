@@ -23,8 +23,13 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+# Bumped whenever the scorer's numbers change for the same inputs, so no stale entry is ever read:
+# 2 = entropy as -Σ p·log p (backend/head_stats.py), up to 4e-3 nats away from version 1's.
+SCORER_VERSION = 2
+
+
 def entry_path(spec_key: str, settings: ScoreSettings, text: str, root: Path | None = None) -> Path:
-    scope = hashlib.sha256(f"{spec_key}|{settings.key()}".encode()).hexdigest()[:20]
+    scope = hashlib.sha256(f"v{SCORER_VERSION}|{spec_key}|{settings.key()}".encode()).hexdigest()[:20]
     return (root or cache_dir() / "scores") / scope / f"{text_hash(text)}.parquet"
 
 
