@@ -115,12 +115,20 @@ def show_device(side: str, spec_text: str) -> None:
     requested, resolved_text = st.session_state.get("loaded_specs", {}).get(side, (None, None))
     if requested == spec_text:
         resolved = ModelSpec.parse(resolved_text)
-        slot.caption(f"Runs on **{resolved.device}** · **{resolved.dtype}**")
+        slot.caption(f"Runs on **{resolved.device}** · **{resolved.dtype}**{_start(resolved)}")
         return
     spec = ModelSpec.parse(spec_text)
     device = "GPU if available" if spec.device == "auto" else spec.device
     dtype = "bfloat16 on GPU, float32 on CPU" if spec.dtype == "auto" else spec.dtype
-    slot.caption(f"Device: {device} · dtype: {dtype} (shown exactly once loaded)")
+    slot.caption(f"Device: {device} · dtype: {dtype} (shown exactly once loaded){_start(spec)}")
+
+
+def _start(spec: ModelSpec) -> str:
+    # Said next to the device because it changes every score (see backend/specs.py's bos field).
+    if spec.bos == "auto":
+        return ""
+    shown = "nothing" if spec.bos == "none" else f"`{spec.bos}`"
+    return f" · texts start after {shown}"
 
 
 def render_sidebar() -> None:

@@ -19,3 +19,12 @@ def test_default_pair_and_bos_follow_the_model(isolated_cache, monkeypatch):
     at.selectbox(key="_source_a").set_value("smollm2-135m").run()
     assert at.text_input(key="_bos_a").value == "<|endoftext|>"
     assert not at.exception and not at.error
+
+
+def test_sidebar_says_what_each_text_starts_after(isolated_cache, monkeypatch):
+    monkeypatch.delenv("DUET_DEFAULT_MODEL_A", raising=False)
+    monkeypatch.delenv("DUET_DEFAULT_MODEL_B", raising=False)
+    monkeypatch.setattr("ui.router.use_router", lambda: None)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    captions = [c.value for c in at.sidebar.caption]
+    assert sum("texts start after `<|endoftext|>`" in c for c in captions) == 1  # A only; B is auto
