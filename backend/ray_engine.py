@@ -41,7 +41,7 @@ from backend.corpus_run import (
 )
 from backend.inputs import InputError
 from backend.score_cache import text_hash
-from backend.scoring import ScoreSettings
+from backend.scoring import SCORER_VERSION, ScoreSettings
 
 REPO = Path(__file__).resolve().parents[1]
 CHARS_PER_TOKEN = 4  # to size units before any tokenizer is loaded; a unit's size only moves speed
@@ -302,6 +302,7 @@ def _score_corpus(input_path, output, specs, settings, split, text_column, optio
         "model_a": specs[0],
         "model_b": specs[1],
         "settings": {"top_k": settings.top_k, "window": settings.window, "stride": settings.stride},
+        "scorer_version": SCORER_VERSION,  # parts scored by an older scorer are not resumed into this one
     }
     output.prepare(identity)
     output.write_texts(texts)

@@ -16,16 +16,11 @@ import pandas as pd
 
 from backend.cache_dir import cache_dir
 from backend.loading import LoadedModel
-from backend.scoring import Progress, ScoreSettings, score_texts
+from backend.scoring import SCORER_VERSION, Progress, ScoreSettings, score_texts
 
 
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-# Bumped whenever the scorer's numbers change for the same inputs, so no stale entry is ever read:
-# 2 = entropy as -Σ p·log p (backend/head_stats.py), up to 4e-3 nats away from version 1's.
-SCORER_VERSION = 2
 
 
 def entry_path(spec_key: str, settings: ScoreSettings, text: str, root: Path | None = None) -> Path:

@@ -22,6 +22,11 @@ from backend.windows import Row, batches_by_length, pad_batch, plan_rows
 
 Progress = Callable[[int, int], None]  # (tokens done, tokens in all)
 
+# Bumped whenever the scorer's numbers change for the same inputs, so that no cached entry
+# (backend/score_cache.py) or resumed corpus part (backend/ray_engine.py) from before is mixed in:
+# 2 = entropy as -Σ p·log p (backend/head_stats.py), up to 4e-3 nats away from version 1's.
+SCORER_VERSION = 2
+
 DEFAULT_WINDOW = 2048  # tokens per forward row; longer texts slide (cost is quadratic in it)
 
 
