@@ -35,6 +35,7 @@ features that pass it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -253,24 +254,19 @@ def _context_check(model, x: np.ndarray, words: pd.DataFrame, stats: pd.DataFram
     return B.context_check(examples, stats)
 
 
-class _torch_threads:
-    """Set torch's intra-op threads for a block and put the old value back.
+@contextlib.contextmanager
+def _torch_threads(n: int | None):
+    """torch's intra-op threads set to n for a block (None: unchanged), then put back.
     Process-wide while it lasts (torch has no per-thread setting)."""
+    import torch
 
-    def __init__(self, n: int | None):
-        self.n = n
-
-    def __enter__(self):
-        import torch
-
-        self.before = torch.get_num_threads()
-        if self.n:
-            torch.set_num_threads(self.n)
-
-    def __exit__(self, *exc):
-        import torch
-
-        torch.set_num_threads(self.before)
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def default_encoder():

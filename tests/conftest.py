@@ -36,3 +36,12 @@ def tiny_b(tmp_path_factory) -> Path:
 def isolated_cache(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("DUET_CACHE_DIR", str(tmp_path / "cache"))
     return tmp_path / "cache"
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    """The embedded all-MiniLM-L6-v2 (installed by make), loaded once for every test that embeds.
+    No skip when it is missing: the set-up installs it, so a missing encoder is a failure."""
+    from backend.sentence_embeddings import load_sentence_encoder
+
+    return load_sentence_encoder()

@@ -11,6 +11,7 @@ import streamlit as st
 
 from backend.errors import user_message
 from backend.specs import DTYPES, EMBEDDED_ALIASES, RECOMMENDED_BOS, VARIANTS, ModelSpec
+from ui.markdown import literal
 from ui.state import current_result, default_pair
 
 OTHER = "Other: hub id, folder or .gguf"
@@ -127,7 +128,7 @@ def _start(spec: ModelSpec) -> str:
     # Said next to the device because it changes every score (see backend/specs.py's bos field).
     if spec.bos == "auto":
         return ""
-    shown = "nothing" if spec.bos == "none" else f"`{spec.bos}`"
+    shown = "nothing" if spec.bos == "none" else literal(spec.bos)  # typed by the user: shown as typed
     return f" · texts start after {shown}"
 
 

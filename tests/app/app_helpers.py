@@ -36,29 +36,6 @@ def score(at: AppTest, text: str) -> AppTest:
 
 def visible_text(body: str) -> str:
     """The text a reader sees in a heatmap: tags dropped, entities decoded, glyphs and style left out."""
-    from html.parser import HTMLParser
+    from html_text import visible_text as read
 
-    class Reader(HTMLParser):
-        def __init__(self):
-            super().__init__(convert_charrefs=True)
-            self.hidden = []  # stack: is each open element hidden?
-            self.out = []
-
-        def handle_starttag(self, tag, attrs):
-            if tag in ("hr", "br"):  # void elements: no end tag comes
-                return
-            cls = dict(attrs).get("class") or ""
-            hidden = tag == "style" or "duet-tip" in cls or "duet-nl" in cls or "duet-legend" in cls or "duet-note" in cls
-            self.hidden.append(hidden or (bool(self.hidden) and self.hidden[-1]))
-
-        def handle_endtag(self, tag):
-            if self.hidden:
-                self.hidden.pop()
-
-        def handle_data(self, data):
-            if not (self.hidden and self.hidden[-1]):
-                self.out.append(data)
-
-    reader = Reader()
-    reader.feed(body)
-    return "".join(reader.out)
+    return read(body)

@@ -27,4 +27,4 @@ def test_sidebar_says_what_each_text_starts_after(isolated_cache, monkeypatch):
     monkeypatch.setattr("ui.router.use_router", lambda: None)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     captions = [c.value for c in at.sidebar.caption]
-    assert sum("texts start after `<|endoftext|>`" in c for c in captions) == 1  # A only; B is auto
+    assert sum(r"texts start after \<\|endoftext\|\>" in c for c in captions) == 1  # A only; B is auto

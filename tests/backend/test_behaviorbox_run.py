@@ -79,16 +79,6 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-@pytest.fixture(scope="module")
-def encoder():
-    from backend.sentence_embeddings import load_sentence_encoder
-
-    try:
-        return load_sentence_encoder()
-    except Exception as error:  # noqa: BLE001
-        pytest.skip(f"embedded sentence encoder unavailable: {error}")
-
-
 SETTINGS = R.BehaviorBoxSettings(steps=800)
 
 

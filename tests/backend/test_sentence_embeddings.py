@@ -9,11 +9,6 @@ from backend.loading import ModelLoadError
 from backend.sentence_embeddings import load_sentence_encoder
 
 
-@pytest.fixture(scope="module")
-def encoder():
-    return load_sentence_encoder()
-
-
 def test_unit_vectors_and_blank_answers(encoder):
     vectors = encoder.embed(["Paris", "The capital of France is Paris.", "", "  \n", "Berlin"])
     assert vectors.shape == (5, 384) and vectors.dtype == np.float32

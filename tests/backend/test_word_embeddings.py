@@ -22,16 +22,6 @@ def word_table(texts: list[str]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[["text_id", "word", "char_start", "char_end"]]
 
 
-@pytest.fixture(scope="module")
-def encoder():
-    from backend.sentence_embeddings import load_sentence_encoder
-
-    try:
-        return load_sentence_encoder()
-    except Exception as error:  # noqa: BLE001
-        pytest.skip(f"embedded sentence encoder unavailable: {error}")
-
-
 def direct(encoder, text: str, words: pd.DataFrame) -> np.ndarray:
     """Reference: sentence-transformers' token embeddings of the whole text, pooled per word by offsets."""
     model = encoder.model

@@ -18,32 +18,10 @@ HOSTILE = (
 
 
 def visible_text(document: str) -> str:
-    """The text of a heatmap file as a reader sees it (tooltips, glyphs and styles left out)."""
-    from html.parser import HTMLParser
+    """The text of a heatmap file as a reader sees it (tooltips, glyphs, styles and the page title left out)."""
+    from html_text import visible_text as read
 
-    class Reader(HTMLParser):
-        def __init__(self):
-            super().__init__(convert_charrefs=True)
-            self.stack, self.out = [], []
-
-        def handle_starttag(self, tag, attrs):
-            if tag in ("hr", "br", "meta"):
-                return
-            cls = dict(attrs).get("class") or ""
-            hidden = tag in ("style", "title", "h1", "h2") or any(c in cls for c in ("duet-tip", "duet-nl", "duet-legend", "duet-note"))
-            self.stack.append(hidden or (bool(self.stack) and self.stack[-1]))
-
-        def handle_endtag(self, tag):
-            if self.stack:
-                self.stack.pop()
-
-        def handle_data(self, data):
-            if not (self.stack and self.stack[-1]):
-                self.out.append(data)
-
-    reader = Reader()
-    reader.feed(document)
-    return "".join(reader.out)
+    return read(document, hidden_tags=("style", "title", "h1", "h2"))
 
 
 def open_app(page, url: str):
