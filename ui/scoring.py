@@ -12,7 +12,7 @@ import streamlit as st
 
 from backend.errors import user_message
 from backend.inputs import InputError, check_texts
-from ui.sidebar import show_device
+from ui.sidebar import show_device, show_stale_note
 from ui.state import ShownResult, current_specs, set_result
 
 NAMES = {"a": "A", "b": "B"}
@@ -97,6 +97,7 @@ def run_scoring(texts: list[str], top_k: int = 5, window: int | None = None) -> 
         errors=outcome.errors, same_vocab=outcome.same_vocab, run_id=run_id, elapsed_s=elapsed,
     )
     set_result(shown)
+    show_stale_note()  # the sidebar, drawn before this result, may say it is stale
     return shown
 
 

@@ -147,6 +147,20 @@ def render_sidebar() -> None:
             help="Surprisal, entropy and divergences in bits (log base 2) or nats (natural log). "
                  "Switching never recomputes anything.",
         )
-        shown = current_result()
-        if shown is not None and (shown.model_a, shown.model_b) != (st.session_state.get("model_a"), st.session_state.get("model_b")):
-            st.info("The results shown were scored with other models. Press **Score** to score the text with these.")
+        # A slot, not a message: the Score button runs after the sidebar, in the same run, and
+        # must be able to take the note back once the result on screen matches the pickers.
+        _slots()["stale"] = st.empty()
+        show_stale_note()
+
+
+def show_stale_note() -> None:
+    """Say when the result on screen was scored with other models than the sidebar's (or clear the note)."""
+    slot = _slots().get("stale")
+    if slot is None:
+        return
+    shown = current_result()
+    if shown is not None and (shown.model_a, shown.model_b) != (st.session_state.get("model_a"), st.session_state.get("model_b")):
+        slot.info("The results shown were scored with other models than these. "
+                  "Press **Score** on the Token view to score the text with these.")
+    else:
+        slot.empty()

@@ -137,3 +137,13 @@ def test_same_vocabulary_view(app, tiny_a):
     assert "Jensen–Shannon" in legend(at) and set(maps(at)) == {"duet-map-a-0", "duet-map-b-0"}
     assert at.slider(key="tv_sv_window") is not None
     assert "duet-same-vocabulary.csv" in [b.label for b in at.get("download_button")]
+
+
+def test_stale_note_goes_once_the_new_pair_is_scored(app, tiny_a):
+    """The sidebar is drawn before Score runs: its "scored with other models" note must not outlive the scoring."""
+    at = score(app.run(), "First with the tiny pair.")
+    at.sidebar.text_input(key="_path_b").set_value(str(tiny_a)).run()
+    assert any("scored with other models" in i.value for i in at.sidebar.info)
+    at = score(at, "Now with model A twice.")
+    assert not at.exception and at.session_state["result"].model_b == at.session_state["model_b"]
+    assert not any("scored with other models" in i.value for i in at.sidebar.info)
