@@ -22,6 +22,13 @@ COLOUR_DIFF = "#495057"
 TEMPLATE = "plotly_white"
 
 
+# (above zero, below zero) in the A − B panel of word_trace
+TRACE_SIGNS = {
+    "surprisal": ("↑ above 0: B predicted the word better", "↓ below 0: A predicted the word better"),
+    "entropy": ("↑ above 0: A was less sure", "↓ below 0: B was less sure"),
+}
+
+
 def rolling(values: np.ndarray, window: int) -> np.ndarray:
     """Trailing rolling mean over `window` points; NaNs are skipped, not counted as zero."""
     if window <= 1:
@@ -73,6 +80,11 @@ def word_trace(
             row=row, col=1,
         )
     fig.add_hline(y=0, line=dict(color="#adb5bd", width=1), row=2, col=1)
+    # Elsewhere (heatmap, Differences) "A − B" is of log-probabilities, positive where A did better;
+    # here it is of surprisal or entropy, so the sign reads the other way: say which way is which.
+    for y, anchor, text in zip((1, 0), ("top", "bottom"), TRACE_SIGNS[metric]):
+        fig.add_annotation(xref="x2 domain", yref="y2 domain", x=1, y=y, xanchor="right", yanchor=anchor,
+                           text=text, showarrow=False, font=dict(size=11, color="#6c757d"))
     fig.update_layout(
         template=TEMPLATE,
         title=title or f"{metric.capitalize()} along the text{smooth}",

@@ -69,3 +69,14 @@ def test_same_vocab_trace():
     assert [t.name for t in fig.data] == ["KL(A‖B)", "KL(B‖A)", "JS", "top-k overlap"]
     np.testing.assert_allclose(fig.data[0].y, np.array([0.1, 0.2, 0.3]) * BITS_PER_NAT)
     assert fig.data[0].customdata[0] == "&lt;s" and fig.layout.yaxis.title.text == "divergence (bits)"
+
+
+@pytest.mark.parametrize("metric", ["surprisal", "entropy"])
+def test_word_trace_says_which_way_the_difference_reads(metric):
+    """A − B of surprisal is positive where B did better, the opposite of the heatmap's A − B of log-probability."""
+    fig = plots.word_trace(words_table(), metric, "nats")
+    notes = {a.yanchor: a.text for a in fig.layout.annotations if a.yref == "y2 domain"}
+    if metric == "surprisal":
+        assert "B predicted the word better" in notes["top"] and "A predicted the word better" in notes["bottom"]
+    else:
+        assert "A was less sure" in notes["top"] and "B was less sure" in notes["bottom"]
