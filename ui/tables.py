@@ -21,7 +21,9 @@ def summary_display(summary: pd.DataFrame, texts: list[str], labels: tuple[str, 
             "perplexity": frame["perplexity"],
             "bits per byte": frame["bits_per_byte"],
             f"entropy ({units})": to_display_units(frame["mean_entropy"], units),
-            "top-1 share": frame["top1_share"],
+            # In percent with a fixed format: Streamlit's "percent" format drops trailing zeros, so
+            # 40% sat above 36.67% in the same column.
+            "top-1 share (%)": frame["top1_share"] * 100,
             "words won": [f"{w} of {n}" for w, n in zip(frame["words_won"], frame["n_words"])],
         }
     )

@@ -99,7 +99,7 @@ def render_result(shown: ShownResult, prefix: str) -> None:
         column_config={
             "perplexity": st.column_config.NumberColumn(format="%.2f"),
             "bits per byte": st.column_config.NumberColumn(format="%.3f", help="Comparable across tokenisers"),
-            "top-1 share": st.column_config.NumberColumn(format="percent"),
+            "top-1 share (%)": st.column_config.NumberColumn(format="%.1f", help="Tokens the model ranked first"),
             f"surprisal ({unit}/token)": st.column_config.NumberColumn(format="%.3f", help="Mean over the model's tokens"),
             f"entropy ({unit})": st.column_config.NumberColumn(format="%.3f", help="Mean over the model's tokens"),
         },

@@ -1,0 +1,23 @@
+"""The summary table as shown: units in the headers, one number format per column."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ui.tables import summary_display
+
+
+def summary(top1: list[float]) -> pd.DataFrame:
+    n = len(top1)
+    return pd.DataFrame({
+        "text_id": [0] * n, "model": ["a", "b"][:n], "n_tokens": [30] * n, "mean_surprisal": [3.2] * n,
+        "perplexity": [24.5] * n, "bits_per_byte": [1.3] * n, "mean_entropy": [2.7] * n,
+        "top1_share": top1, "words_won": [16, 12][:n], "n_words": [28] * n,
+    })
+
+
+def test_top1_share_is_in_percent_with_its_unit_in_the_header():
+    shown = summary_display(summary([0.4, 11 / 30]), ["some text"], ("A", "B"), "bits")
+    assert "top-1 share" not in shown.columns
+    assert shown["top-1 share (%)"].round(2).tolist() == [40.0, 36.67]
+    assert "surprisal (bits/token)" in shown.columns and "entropy (bits)" in shown.columns
