@@ -5,6 +5,7 @@ import streamlit as st
 from backend.errors import user_message
 from backend.run_store import RunStore
 from ui.state import ShownResult, current_result, set_result
+from ui.tables import runs_display
 from ui.views import render_result
 from ui.router import use_router
 
@@ -66,11 +67,7 @@ runs = RunStore().list()
 if runs.empty:
     st.info("No runs yet. Score a text on the Token view and it appears here.")
 else:
-    table = runs.assign(size_kb=(runs["size_bytes"] / 1024).round(1))[
-        ["name", "created", "model_a", "model_b", "settings", "n_texts", "n_tokens", "size_kb", "id"]
-    ].rename(columns={"model_a": "model A", "model_b": "model B", "n_texts": "texts", "n_tokens": "tokens",
-                      "size_kb": "size (KB)"})
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(runs_display(runs), hide_index=True, width="stretch")
     names = dict(zip(runs["id"], runs["created"].str.replace("T", " ") + " · " + runs["name"]))
     run_id = st.selectbox("Run", list(names), format_func=names.get, key="run_choice")
     c1, c2, _ = st.columns([1, 1, 4])

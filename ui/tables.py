@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from urllib.parse import unquote
+
 import pandas as pd
 
 from analysis.schema import to_display_units
@@ -31,3 +34,41 @@ def summary_display(summary: pd.DataFrame, texts: list[str], labels: tuple[str, 
 
 def text_choices(texts: list[str]) -> dict[int, str]:
     return {i: f"{i + 1}: " + (" ".join(t.split())[:60] or "(blank)") for i, t in enumerate(texts)}
+
+
+def readable_spec(spec: str) -> str:
+    """A spec string as typed: its option values are URL-encoded in storage (bos=%3C%7C... is <|...)."""
+    return unquote(str(spec))
+
+
+def readable_settings(settings: str) -> str:
+    """A run's settings (JSON in the catalog) in a few words; the raw text when it is not JSON."""
+    try:
+        values = json.loads(settings) if settings else {}
+    except (TypeError, ValueError):
+        return str(settings)
+    if not isinstance(values, dict):
+        return str(settings)
+    parts = [f"top-k {values['top_k']}"] if values.get("top_k") is not None else []
+    parts.append(f"window {values['window']:,} tokens" if values.get("window") else "window: the model's own")
+    failed = sorted(values.get("failed") or {})
+    if failed:
+        parts.append(" and ".join(side.upper() for side in failed) + " failed")
+    return " · ".join(parts)
+
+
+def runs_display(runs: pd.DataFrame) -> pd.DataFrame:
+    """The run catalog (backend RunStore.list()) as the Runs page shows it."""
+    return pd.DataFrame(
+        {
+            "name": runs["name"],
+            "created": runs["created"].str.replace("T", " ").str.replace(r"\+00:00$", " UTC", regex=True),
+            "model A": runs["model_a"].map(readable_spec),
+            "model B": runs["model_b"].map(readable_spec),
+            "settings": runs["settings"].map(readable_settings),
+            "texts": runs["n_texts"],
+            "tokens": runs["n_tokens"],
+            "size (KB)": (runs["size_bytes"] / 1024).round(1),
+            "id": runs["id"],
+        }
+    )

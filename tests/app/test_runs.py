@@ -50,3 +50,16 @@ def test_opening_a_folder_that_is_not_a_corpus_output_says_why(app, tmp_path):
     assert not at.exception
     assert any("Could not open" in e.value for e in at.error)
     assert "No runs yet" in at.info[0].value  # nothing half-imported
+
+
+def test_listing_shows_specs_and_settings_as_people_write_them(app):
+    """The catalog keeps specs URL-encoded and settings as JSON; the table shows neither raw."""
+    at = app
+    at.session_state["model_a"] = at.session_state["model_a"] + "?bos=<|x|>"  # stored as bos=%3C%7Cx%7C%3E
+    at = score(at.run(), "Listed as typed.")
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception
+    row = at.dataframe[0].value.iloc[0]
+    assert row["model A"].endswith("?bos=<|x|>") and "%3C" not in row["model A"]
+    assert row["settings"].startswith("top-k 5 · window") and "{" not in row["settings"]
+    assert row["created"].endswith(" UTC") and "T" not in row["created"].removesuffix(" UTC")
