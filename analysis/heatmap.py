@@ -156,15 +156,18 @@ def _robust_max(values: np.ndarray, default: float) -> float:
     return top if top > 0 else float(finite.max()) if finite.max() > 0 else default
 
 
-def scale_for(colouring: str, units: str, *values: np.ndarray) -> Scale:
-    """One scale shared by every map it colours (so A and B are comparable), from their values in nats."""
+def scale_for(colouring: str, units: str, *values: np.ndarray, per: str = "token or word") -> Scale:
+    """One scale shared by every map it colours (so A and B are comparable), from their values in nats.
+
+    per: what one coloured piece is ("token", "word"), for the surprisal legend's unit.
+    """
     unit = units
     joined = np.concatenate([np.asarray(v, dtype=float) for v in values]) if values else np.zeros(0)
     shown = to_display_units(joined, units)
     if colouring == "rank":
         return Scale(kind="buckets", title="rank of the actual token among the model's predictions")
     if colouring == "surprisal":
-        return Scale("sequential", f"surprisal ({unit} per token or word)", 0.0, _robust_max(shown, 1.0), PALETTES["surprisal"])
+        return Scale("sequential", f"surprisal ({unit} per {per})", 0.0, _robust_max(shown, 1.0), PALETTES["surprisal"])
     if colouring == "entropy":
         return Scale("sequential", f"entropy of the prediction ({unit})", 0.0, _robust_max(shown, 1.0), PALETTES["entropy"])
     if colouring == "delta":
@@ -452,7 +455,7 @@ def pair_heatmaps(
     if level == "words":
         column = {"surprisal": "logprob", "entropy": "entropy"}[colouring]
         values = [(-1 if colouring == "surprisal" else 1) * text_words[f"{column}_{m}"].to_numpy() for m in ("a", "b")]
-        scale = scale_for(colouring, units, *values)
+        scale = scale_for(colouring, units, *values, per="word")
         maps = {}
         for i, m in enumerate(("a", "b")):
             if len(per_model[m]):
@@ -468,7 +471,7 @@ def pair_heatmaps(
         scale = scale_for("rank", units)
     else:
         source = {"surprisal": lambda t: -t["logprob"].to_numpy(), "entropy": lambda t: t["entropy"].to_numpy()}[colouring]
-        scale = scale_for(colouring, units, *[source(t) for t in per_model.values()])
+        scale = scale_for(colouring, units, *[source(t) for t in per_model.values()], per="token")
     maps = {}
     for i, m in enumerate(("a", "b")):
         if len(per_model[m]):

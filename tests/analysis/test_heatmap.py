@@ -207,6 +207,14 @@ def test_pair_heatmaps(colouring, level, expected):
         assert maps.maps["a"].count('class="duet-cell"') == len(text)
 
 
+@pytest.mark.parametrize("level", ["tokens", "words"])
+def test_surprisal_legend_names_the_piece_it_colours(level):
+    text = "one two"
+    tokens, words = pair_tables(text)
+    legend = heatmap.pair_heatmaps(text, 0, tokens, words, "surprisal", level, "bits", ("A", "B")).legend
+    assert f"surprisal (bits per {level[:-1]})" in legend
+
+
 def test_pair_heatmaps_with_a_missing_model_and_same_vocab():
     text = "one two"
     tokens, words = pair_tables(text)
