@@ -121,7 +121,7 @@ def distribution(
             continue
         fig.add_trace(
             go.Histogram(
-                x=values, name=f"{html.escape(label)} (mean {values.mean():.2f})", histnorm="probability density",
+                x=values, name=f"{html.escape(label)} (mean {values.mean():.2f} {units})", histnorm="probability density",
                 marker_color=colour, opacity=0.55, nbinsx=40,
                 hovertemplate=f"{html.escape(label)}<br>%{{x}} {units}<br>density %{{y:.3f}}<extra></extra>",
             )

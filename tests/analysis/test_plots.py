@@ -56,6 +56,7 @@ def test_distribution_per_token_and_per_word():
     fig = plots.distribution(tokens, words_table(), "bits", "tokens", ("A", "B"))
     assert len(fig.data) == 2 and fig.data[0].histnorm == "probability density"
     assert len(fig.data[0].x) == 3 and "mean" in fig.data[0].name
+    assert fig.data[0].name.endswith(f"(mean {2 * BITS_PER_NAT:.2f} bits)")  # the legend's mean has its unit
     assert fig.layout.xaxis.title.text == "surprisal (bits per token)"
     fig = plots.distribution(tokens, words_table(), "nats", "words")
     assert fig.layout.xaxis.title.text == "surprisal (nats per word)" and len(fig.data[0].x) == 9
