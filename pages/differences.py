@@ -20,6 +20,7 @@ import streamlit as st
 
 from analysis import behaviorbox as B
 from analysis import differences as D
+from analysis.plots import COLOUR_A, COLOUR_B
 from analysis.schema import to_display_units
 from backend import behaviorbox_run as R
 from backend.errors import user_message
@@ -37,7 +38,8 @@ st.caption("Where, and in which contexts, one model predicts the text better tha
 
 CURRENT = "__current__"
 CARD_EXAMPLES = 8  # examples drawn per card; the rest are in the feature table export
-COLOURS = {"a": "#1f77b4", "b": "#d62728"}
+# The models' colours everywhere else in Duet (plots, the A − B heatmap): a red B here read as a third model.
+COLOURS = {"a": COLOUR_A, "b": COLOUR_B}
 
 
 # --- which run ------------------------------------------------------------------------
@@ -100,7 +102,8 @@ for side in ("a", "b"):
     if side in shown.errors:
         st.error(f"Model {side.upper()} has no results in this run: {shown.errors[side]}")
 n_compared = int(np.isfinite(words["delta"].to_numpy(float)).sum()) if len(words) else 0
-st.markdown(f"**A** = {literal(label_a)} · **B** = {literal(label_b)} · {len(pair.texts):,} texts · "
+n_texts = len(pair.texts)
+st.markdown(f"**A** = {literal(label_a)} · **B** = {literal(label_b)} · {n_texts:,} text{'s' if n_texts != 1 else ''} · "
             f"{n_compared:,} words compared · Δ in {unit}")
 if n_compared == 0:
     st.info("No word was scored by both models in this run, so there is nothing to compare.")
@@ -109,6 +112,15 @@ if n_compared == 0:
 
 def _fmt(value: float, digits: int = 2) -> str:
     return "–" if value is None or not np.isfinite(value) else f"{value:+.{digits}f}"
+
+
+def _prob(logprob: float) -> str:
+    """A probability for the examples: three decimals, or two significant digits when smaller than 0.001
+    (a Δ of 15 nats next to "p 0.000" looked like a division by zero)."""
+    if logprob is None or not np.isfinite(logprob):
+        return "–"
+    p = float(np.exp(logprob))
+    return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
 
 
 def _show_word(word: str) -> str:
@@ -120,7 +132,7 @@ def _context_html(left: str, word: str, right: str, side: str | None) -> str:
     def flat(s: str) -> str:
         return html.escape(s).replace("\n", " ↵ ")
 
-    colour = COLOURS.get(side or "", "#ff9800")
+    colour = COLOURS.get(side or "", "#adb5bd")  # a tie: neither model's colour
     return (f"<span style='color:#555'>{flat(left)}</span>"
             f"<mark style='background:{colour}33;border-bottom:2px solid {colour};padding:0 2px'>"
             f"{html.escape(_show_word(word))}</mark><span style='color:#555'>{flat(right)}</span>")
@@ -162,8 +174,8 @@ def _example_rows(rows, key: str) -> None:
         d = float(to_display_units(delta, unit))
         body = (f"<div style='font-size:0.9em;line-height:1.5'>"
                 f"<b style='color:{COLOURS.get(side or '', '#555')}'>Δ {_fmt(d)}</b> "
-                f"<span style='color:#777'>p<sub>A</sub> {np.exp(r.logprob_a):.3f} · "
-                f"p<sub>B</sub> {np.exp(r.logprob_b):.3f} · text {r.text_id + 1}</span><br>"
+                f"<span style='color:#777'>p<sub>A</sub> {_prob(r.logprob_a)} · "
+                f"p<sub>B</sub> {_prob(r.logprob_b)} · text {r.text_id + 1}</span><br>"
                 f"{_context_html(r.left, r.word_text, r.right, side)}</div>")
         c1, c2 = st.columns([14, 1], vertical_alignment="center")
         c1.html(body)

@@ -109,3 +109,27 @@ def test_behaviorbox_trains_shows_cards_keeps_results_on_error_and_opens_the_tok
     assert at.session_state["tv_text"] == focus["text_id"] and focus["run_id"] == run_id
     assert at.session_state["result"].run_id == run_id
     assert any("token view" in h.value for h in at.header)
+
+
+def test_examples_use_the_model_colours_and_never_show_a_zero_probability(app, saved_run):
+    from analysis.plots import COLOUR_A, COLOUR_B
+
+    run_id, result = saved_run
+    at = open_page(app)
+    bodies = [b for b in htmls(at) if "<mark" in b]
+    joined = "".join(bodies)
+    assert COLOUR_A in joined and COLOUR_B in joined and "#d62728" not in joined  # B is orange, as in the plots
+    assert "</sub> 0.000" not in joined  # a tiny probability is written as 1.2e-05, not as zero
+    assert any("6 texts" in m.value for m in at.markdown)
+
+
+def test_one_text_is_one_text(app, tiny_a, tiny_b):
+    from backend.loading import load_model
+    from backend.pair import score_pair
+    from backend.run_store import RunStore
+    from backend.specs import ModelSpec
+
+    a, b = (load_model(ModelSpec.parse(str(p))) for p in (tiny_a, tiny_b))
+    RunStore().save(score_pair(a, b, TEXTS[:1]), str(tiny_a), str(tiny_b), {"top_k": 5}, name="one")
+    at = open_page(app)
+    assert any("· 1 text ·" in m.value for m in at.markdown)
