@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui.inputs import input_texts
+from ui.markdown import literal
 from ui.scoring import run_scoring
 from ui.state import current_result, current_specs
 from ui.views import render_result
@@ -13,7 +14,7 @@ use_router()  # before drawing anything: see ui/router.py
 st.header("Duet · token view", anchor=False)
 try:
     spec_a, spec_b = current_specs()
-    st.caption(f"Two language models read the same text. **A** = {spec_a.label}, **B** = {spec_b.label} "
+    st.caption(f"Two language models read the same text. **A** = {literal(spec_a.label)}, **B** = {literal(spec_b.label)} "
                "(change them in the sidebar). Each piece is coloured by how surprised the model was.")
 except Exception:  # noqa: BLE001 - the sidebar shows what is wrong with the spec
     st.caption("Two language models read the same text; pick them in the sidebar.")

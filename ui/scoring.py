@@ -12,6 +12,7 @@ import streamlit as st
 
 from backend.errors import user_message
 from backend.inputs import InputError, check_texts
+from ui.markdown import literal
 from ui.sidebar import show_device, show_stale_note
 from ui.state import ShownResult, current_specs, set_result
 
@@ -57,9 +58,9 @@ def run_scoring(texts: list[str], top_k: int = 5, window: int | None = None) -> 
                 loaded_specs = st.session_state.setdefault("loaded_specs", {})
                 loaded_specs[side] = (str(spec), str(models[side].spec))
                 show_device(side, str(spec))
-                st.write(f"Model {NAMES[side]} ready: {spec.label} on {models[side].device}, {models[side].spec.dtype}")
+                st.write(f"Model {NAMES[side]} ready: {literal(spec.label)} on {models[side].device}, {models[side].spec.dtype}")
             else:
-                st.error(f"Model {NAMES[side]} could not be loaded: {errors[side]}")
+                st.error(f"Model {NAMES[side]} could not be loaded: {literal(errors[side])}")
         if not models:
             status.update(label="Neither model could be loaded", state="error")
             return None
@@ -79,7 +80,7 @@ def run_scoring(texts: list[str], top_k: int = 5, window: int | None = None) -> 
         if outcome.pair is None:
             status.update(label="Scoring failed", state="error")
             for side, line in outcome.errors.items():
-                st.error(f"Model {NAMES.get(side, side)}: {line}")
+                st.error(f"Model {NAMES.get(side, side)}: {literal(line)}")
             return None
         elapsed = time.perf_counter() - started
         run_id = None

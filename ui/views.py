@@ -10,6 +10,7 @@ import streamlit as st
 
 from analysis import heatmap, plots
 from ui import downloads
+from ui.markdown import literal
 from ui.state import ShownResult, units
 from ui.tables import summary_display, text_choices
 
@@ -26,7 +27,7 @@ def _colourings(shown: ShownResult) -> list[str]:
 def _model_error(shown: ShownResult, side: str) -> None:
     name = side.upper()
     reason = shown.errors.get(side, "no results for this model")
-    st.error(f"Model {name} has no results: {reason}")
+    st.error(f"Model {name} has no results: {literal(reason)}")
 
 
 def render_result(shown: ShownResult, prefix: str) -> None:
@@ -63,7 +64,7 @@ def render_result(shown: ShownResult, prefix: str) -> None:
     st.caption("Hover (or tab to) a piece for its probability, entropy, rank and the model's top alternatives.")
     exports_for_maps = []
     if "delta" in maps.maps:
-        st.markdown(f"**A − B** · A = {labels[0]}, B = {labels[1]}")
+        st.markdown(f"**A − B** · A = {literal(labels[0])}, B = {literal(labels[1])}")
         st.html(heatmap.fragment(maps.maps["delta"]))
         exports_for_maps.append(("delta", f"A − B: {labels[0]} vs {labels[1]}", maps.maps["delta"]))
         for side in ("a", "b"):
@@ -73,7 +74,7 @@ def render_result(shown: ShownResult, prefix: str) -> None:
         columns = st.columns(2)
         for column, side, label in zip(columns, ("a", "b"), labels):
             with column:
-                st.markdown(f"**{side.upper()} · {label}**")
+                st.markdown(f"**{side.upper()} · {literal(label)}**")  # labels come from typed paths
                 if side in maps.maps:
                     st.html(heatmap.fragment(maps.maps[side]))
                     exports_for_maps.append((side, f"{side.upper()}: {label}", maps.maps[side]))

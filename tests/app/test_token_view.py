@@ -147,3 +147,14 @@ def test_stale_note_goes_once_the_new_pair_is_scored(app, tiny_a):
     at = score(at, "Now with model A twice.")
     assert not at.exception and at.session_state["result"].model_b == at.session_state["model_b"]
     assert not any("scored with other models" in i.value for i in at.sidebar.info)
+
+
+def test_model_names_from_typed_paths_are_shown_literally(app, tmp_path):
+    """A folder name is typed by the user: markdown must not read *...* or $...$ out of it."""
+    at = app
+    at.session_state["model_a"] = str(tmp_path / "my*odd*$model$")
+    at = score(at.run(), "Only model B can read this.")
+    assert not at.exception
+    assert any(m.value == r"**A · my\*odd\*\$model\$**" for m in at.markdown)
+    assert all("*odd*" not in e.value for e in at.error)
+    assert any(r"my\*odd\*\$model\$" in e.value for e in at.error)
