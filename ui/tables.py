@@ -26,7 +26,7 @@ def summary_display(summary: pd.DataFrame, texts: list[str], labels: tuple[str, 
             f"entropy ({units})": to_display_units(frame["mean_entropy"], units),
             # In percent with a fixed format: Streamlit's "percent" format drops trailing zeros, so
             # 40% sat above 36.67% in the same column.
-            "top-1 share (%)": frame["top1_share"] * 100,
+            "top-1 (%)": frame["top1_share"] * 100,
             "words won": [f"{w} of {n}" for w, n in zip(frame["words_won"], frame["n_words"])],
         }
     )

@@ -100,7 +100,7 @@ def render_result(shown: ShownResult, prefix: str) -> None:
         column_config={
             "perplexity": st.column_config.NumberColumn(format="%.2f"),
             "bits per byte": st.column_config.NumberColumn(format="%.3f", help="Comparable across tokenisers"),
-            "top-1 share (%)": st.column_config.NumberColumn(format="%.1f", help="Tokens the model ranked first"),
+            "top-1 (%)": st.column_config.NumberColumn(format="%.1f", help="Share of tokens the model ranked first"),
             f"surprisal ({unit}/token)": st.column_config.NumberColumn(format="%.3f", help="Mean over the model's tokens"),
             f"entropy ({unit})": st.column_config.NumberColumn(format="%.3f", help="Mean over the model's tokens"),
         },
