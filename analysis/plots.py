@@ -84,7 +84,8 @@ def word_trace(
     # here it is of surprisal or entropy, so the sign reads the other way: say which way is which.
     for y, anchor, text in zip((1, 0), ("top", "bottom"), TRACE_SIGNS[metric]):
         fig.add_annotation(xref="x2 domain", yref="y2 domain", x=1, y=y, xanchor="right", yanchor=anchor,
-                           text=text, showarrow=False, font=dict(size=11, color="#6c757d"))
+                           text=text, showarrow=False, font=dict(size=11, color="#6c757d"),
+                           bgcolor="rgba(255,255,255,0.8)")  # readable over the line it may cross
     fig.update_layout(
         template=TEMPLATE,
         title=title or f"{metric.capitalize()} along the text{smooth}",
