@@ -68,11 +68,15 @@ class Head:
                 out = torch.nn.functional.linear(hidden.float(), self.weight, self.bias)
         else:  # quantised or custom heads: let the module do its own maths
             out = self.module(hidden).float()
-        if self.scale != 1.0:
-            out = out * self.scale
-        if self.softcap is not None:
-            out = torch.tanh(out / self.softcap) * self.softcap
-        return out
+        return _scaled(out, self.scale, self.softcap)
+
+
+def _scaled(logits: torch.Tensor, scale: float, softcap: float | None) -> torch.Tensor:
+    if scale != 1.0:
+        logits = logits * scale
+    if softcap is not None:
+        logits = torch.tanh(logits / softcap) * softcap
+    return logits
 
 
 @contextlib.contextmanager
@@ -109,20 +113,40 @@ def chunk_size(vocab_size: int, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> int:
     return max(1, chunk_bytes // (4 * vocab_size))
 
 
-def position_stats(head: Head, hidden: torch.Tensor, targets: torch.Tensor, top_k: int, chunk_positions: int) -> PositionStats:
+def position_stats(head: Head, hidden: torch.Tensor, targets: torch.Tensor, top_k: int, chunk_positions: int,
+                   compiled: bool = False) -> PositionStats:
     """Statistics of p(. | context) at each of n positions, and of the target token under it.
 
     hidden: [n, d], the state at the position *before* each target (the shift
-    is the caller's). targets: [n] token ids.
+    is the caller's). targets: [n] token ids. compiled: run each chunk through the torch.compile'd
+    head (backend/compiled_head.py) where the head is a plain Linear; same numbers up to rounding.
     """
+    from backend.compiled_head import compiled_chunk_stats
+
+    fused = compiled_chunk_stats() if compiled and head.weight is not None else None
     parts = []
     for start in range(0, hidden.shape[0], chunk_positions):
-        logits = head.logits(hidden[start : start + chunk_positions])
-        parts.append(_logit_stats(logits, targets[start : start + chunk_positions].to(logits.device), top_k))
+        chunk, chunk_targets = hidden[start : start + chunk_positions], targets[start : start + chunk_positions]
+        if fused is not None:
+            exact = head.tf32_exact and chunk.is_cuda and chunk.dtype in TF32_EXACT_DTYPES
+            with tf32_matmul(exact):
+                part = fused(chunk, chunk_targets.to(chunk.device), head.weight, head.bias, head.scale, head.softcap, top_k)
+            if part is not None:
+                parts.append(part)
+                continue
+            fused = None  # it could not compile here: eager for the rest (a warning said so)
+        logits = head.logits(chunk)
+        parts.append(_logit_stats(logits, chunk_targets.to(logits.device), top_k))
     if not parts:
         empty = torch.empty(0, device=hidden.device)
         return PositionStats(empty, empty, empty.long(), empty.view(0, top_k), empty.view(0, top_k).long())
     return PositionStats(*(torch.cat(column) for column in zip(*parts)))
+
+
+def linear_chunk_stats(hidden, targets, weight, bias, scale: float, softcap: float | None, top_k: int):
+    """One chunk through a plain Linear head: the function backend/compiled_head.py compiles."""
+    logits = _scaled(torch.nn.functional.linear(hidden.float(), weight, bias), scale, softcap)
+    return _logit_stats(logits, targets, top_k)
 
 
 def _logit_stats(logits: torch.Tensor, targets: torch.Tensor, top_k: int):

@@ -53,6 +53,8 @@ class LoadedModel:
     tokenizer: object
     # One lock around model calls: two browser sessions may share this object.
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
+    # Whether several texts may share one input (backend/packing.py); checked at first scoring.
+    packing: bool | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def device(self) -> str:

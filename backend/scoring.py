@@ -15,10 +15,13 @@ import pandas as pd
 import torch
 
 from analysis.schema import TOKEN_COLUMNS
+from backend.batch_size import FIRST_BATCH_TOKENS_GPU, CudaMemoryProbe, fit_batch_tokens
 from backend.head_stats import DEFAULT_CHUNK_BYTES, Head, chunk_size, position_stats
 from backend.loading import LoadedModel
+from backend.packing import forward_packed, one_row_per_pack, pack_batches, packed_inputs, packing_works
 from backend.tokens import TokenizedText, tokenize_with_offsets
-from backend.windows import Row, batches_by_length, pad_batch, plan_rows
+from backend.transfer import HostCopy, to_device, to_host
+from backend.windows import Row, pad_batch, plan_rows
 
 Progress = Callable[[int, int], None]  # (tokens done, tokens in all)
 
@@ -36,8 +39,10 @@ class ScoreSettings:
     window: int | None = None  # None: min(model context, DEFAULT_WINDOW)
     stride: int | None = None  # None: half the window
     # Neither of these changes results (tested); they only trade memory for speed.
-    batch_tokens: int | None = None  # padded tokens per forward; None: 8192 on CPU, 65536 on GPU
+    batch_tokens: int | None = None  # tokens per forward, padding included; None: 8192 on CPU, grown to fit on GPU
     chunk_positions: int | None = None  # positions per head chunk; None: from DEFAULT_CHUNK_BYTES
+    packing: bool | None = None  # several short texts per input (backend/packing.py); None: if the model passes the check
+    compile_head: bool | None = None  # torch.compile'd head statistics (backend/compiled_head.py); None: on GPU
 
     def key(self) -> str:
         """The part of the settings that changes results (for the result cache)."""
@@ -61,44 +66,89 @@ def score_texts(
     stride = settings.stride or max(1, window // 2)
     rows = plan_rows([t.ids for t in tokenized], loaded.bos_id, window, stride)
     on_gpu = loaded.device.startswith("cuda")
-    batch_tokens = settings.batch_tokens or (65536 if on_gpu else 8192)
+    batch_tokens = settings.batch_tokens or (FIRST_BATCH_TOKENS_GPU if on_gpu else 8192)
+    # On a GPU with no batch size asked for, the first batch measures memory per token and the
+    # rest grow to what fits (backend/batch_size.py).
+    probe = CudaMemoryProbe(loaded.device) if on_gpu and settings.batch_tokens is None else None
     with loaded.lock, torch.inference_mode():
         head = Head.of(model)
-        chunk = settings.chunk_positions or chunk_size(head.vocab_size, DEFAULT_CHUNK_BYTES)
-        results = _run_batches(loaded, head, rows, batch_tokens, chunk, settings.top_k, progress)
+        how = Pass(
+            head=head,
+            chunk=settings.chunk_positions or chunk_size(head.vocab_size, DEFAULT_CHUNK_BYTES),
+            top_k=settings.top_k,
+            packing=settings.packing if settings.packing is not None else _packing_works(loaded),
+            compile_head=settings.compile_head if settings.compile_head is not None else on_gpu,
+        )
+        results = _run_batches(loaded, how, rows, batch_tokens, progress, probe)
     return _assemble(tokenizer, texts, tokenized, results, settings.top_k)
 
 
-def _run_batches(loaded, head, rows: list[Row], batch_tokens: int, chunk: int, top_k: int, progress):
-    """Forward every row once; on out-of-memory halve the batch and retry it, keeping finished work."""
+def _packing_works(loaded: LoadedModel) -> bool:
+    """backend/packing.py's check, once per loaded model (the caller holds its lock)."""
+    if loaded.packing is None:
+        loaded.packing = packing_works(loaded.model, loaded.device)
+    return loaded.packing
+
+
+@dataclasses.dataclass(frozen=True)
+class Pass:
+    """How each batch goes through the model: nothing here changes a result beyond rounding."""
+
+    head: Head
+    chunk: int  # positions per head chunk
+    top_k: int
+    packing: bool = False
+    compile_head: bool = False
+
+
+def _run_batches(loaded, how: Pass, rows: list[Row], batch_tokens: int, progress=None, probe=None):
+    """Forward every row once; on out-of-memory halve the batch and retry it, keeping finished work.
+
+    Returns one tuple of numpy arrays per batch (see _Scored.arrays).
+    """
     total = sum(len(r.scored()[0]) for r in rows)
     done = 0
-    queue = batches_by_length(rows, batch_tokens)
-    max_rows = max((len(b) for b in queue), default=1)  # lowered on out-of-memory, for the rest of the call
-    results = []
+    plan = pack_batches if how.packing else one_row_per_pack
+    queue = plan([len(r) for r in rows], batch_tokens)
+    max_inputs = max((len(b) for b in queue), default=1)  # lowered on out-of-memory, for the rest of the call
+    results: list[_Scored] = []
     while queue:
         batch = queue.pop(0)
-        if len(batch) > max_rows:  # an earlier batch of this size did not fit
-            queue[:0] = [batch[i : i + max_rows] for i in range(0, len(batch), max_rows)]
+        if len(batch) > max_inputs:  # an earlier batch of this size did not fit
+            queue[:0] = [batch[i : i + max_inputs] for i in range(0, len(batch), max_inputs)]
             continue
+        if probe is not None:
+            probe.start()
         try:
-            results.append(_score_batch(loaded, head, [rows[i] for i in batch], chunk, top_k))
+            results.append(_score_batch(loaded, how, [[rows[i] for i in pack] for pack in batch]))
         except Exception as error:  # noqa: BLE001 - only out-of-memory is handled
             if not _is_out_of_memory(error):
                 raise
             if loaded.device.startswith("cuda"):
                 torch.cuda.empty_cache()
             if len(batch) == 1:
+                longest = max(len(rows[i]) for i in batch[0])
                 raise OutOfMemory(
-                    f"{loaded.spec.label}: one window of {len(rows[batch[0]])} tokens does not fit in memory; lower the window"
+                    f"{loaded.spec.label}: one window of {longest} tokens does not fit in memory; lower the window"
                 ) from error
-            max_rows = len(batch) // 2
+            max_inputs, probe = len(batch) // 2, None  # memory is tight: stop growing
             queue.insert(0, batch)
             continue
-        done += len(results[-1][0])
+        if probe is not None:  # first batch done: re-plan the rest for the batch size that fits
+            tokens = len(batch) * max(sum(len(rows[i]) for i in pack) for pack in batch)
+            grown = fit_batch_tokens(*probe.reading(), tokens, floor=batch_tokens)
+            queue, probe = _replan(queue, rows, plan, grown), None
+            max_inputs = max([max_inputs, *(len(b) for b in queue)])
+        done += results[-1].n
         if progress is not None:
             progress(done, total)
-    return results
+    return [r.arrays() for r in results]
+
+
+def _replan(queue, rows: list[Row], plan, batch_tokens: int):
+    left = [i for batch in queue for pack in batch for i in pack]
+    batches = plan([len(rows[i]) for i in left], batch_tokens)
+    return [[[left[j] for j in pack] for pack in batch] for batch in batches]
 
 
 def _is_out_of_memory(error: Exception) -> bool:
@@ -111,33 +161,51 @@ def forward_hidden(model, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor
     return base(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
 
 
-def _score_batch(loaded, head: Head, rows: list[Row], chunk: int, top_k: int):
+def _score_batch(loaded, how: Pass, packs: list[list[Row]]):
     device = loaded.device
     pad_id = 0  # any valid id: pads come after real tokens and are never attended to or scored
-    ids, mask = pad_batch(rows, pad_id)
-    hidden = forward_hidden(loaded.model, torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device))
-    # The shift: the hidden state at row index p - 1 predicts the token at row index p.
-    batch_index, row_index, text_index, token_index = [], [], [], []
-    for b, row in enumerate(rows):
-        scored_rows, scored_tokens = row.scored()
-        batch_index.append(np.full(len(scored_rows), b))
-        row_index.append(scored_rows)
-        text_index.append(np.full(len(scored_rows), row.text_index))
-        token_index.append(scored_tokens)
-    batch_index, row_index = np.concatenate(batch_index), np.concatenate(row_index)
-    selected = hidden[torch.from_numpy(batch_index).to(device), torch.from_numpy(row_index - 1).to(device)]
-    targets = torch.from_numpy(ids[batch_index, row_index]).to(device)
-    stats = position_stats(head, selected, targets, top_k, chunk)
-    return (
-        np.concatenate(text_index),
-        np.concatenate(token_index),
-        row_index,  # = tokens of left context seen, BOS included
-        stats.logprob.double().cpu().numpy(),
-        stats.entropy.double().cpu().numpy(),
-        stats.rank.cpu().numpy(),
-        stats.topk_logprobs.double().cpu().numpy(),
-        stats.topk_ids.cpu().numpy(),
-    )
+    if how.packing:
+        ids, positions, starts = packed_inputs([[row.ids for row in pack] for pack in packs], pad_id)
+        hidden = forward_packed(loaded.model, to_device(ids, device), to_device(positions, device))
+    else:
+        ids, mask = pad_batch([pack[0] for pack in packs], pad_id)
+        starts = [[0] for _ in packs]
+        hidden = forward_hidden(loaded.model, to_device(ids, device), to_device(mask, device))
+    # The shift: the hidden state at input index p - 1 predicts the token at input index p.
+    input_index, at, context, text_index, token_index = [], [], [], [], []
+    for b, (pack, pack_starts) in enumerate(zip(packs, starts)):
+        for row, start in zip(pack, pack_starts):
+            scored_rows, scored_tokens = row.scored()
+            input_index.append(np.full(len(scored_rows), b))
+            at.append(start + scored_rows)
+            context.append(scored_rows)  # = tokens of left context seen, BOS included
+            text_index.append(np.full(len(scored_rows), row.text_index))
+            token_index.append(scored_tokens)
+    input_index, at = np.concatenate(input_index), np.concatenate(at)
+    selected = hidden[to_device(input_index, device), to_device(at - 1, device)]
+    stats = position_stats(how.head, selected, to_device(ids[input_index, at], device), how.top_k, how.chunk,
+                           compiled=how.compile_head)
+    return _Scored(np.concatenate(text_index), np.concatenate(token_index), np.concatenate(context),
+                   to_host([stats.logprob, stats.entropy, stats.rank, stats.topk_logprobs, stats.topk_ids]))
+
+
+@dataclasses.dataclass
+class _Scored:
+    """One batch's statistics, possibly still on their way from the GPU (see backend/transfer.py)."""
+
+    text_index: np.ndarray
+    token_index: np.ndarray
+    context: np.ndarray
+    stats: HostCopy
+
+    @property
+    def n(self) -> int:
+        return len(self.text_index)
+
+    def arrays(self):
+        logprob, entropy, rank, top_lp, top_ids = self.stats.wait()
+        return (self.text_index, self.token_index, self.context, logprob.double().numpy(),
+                entropy.double().numpy(), rank.numpy(), top_lp.double().numpy(), top_ids.numpy())
 
 
 def _assemble(tokenizer, texts, tokenized: list[TokenizedText], results, top_k: int) -> pd.DataFrame:

@@ -54,16 +54,21 @@ def plan_rows(token_ids: list[np.ndarray], bos_id: int | None, window: int, stri
 
 
 def batches_by_length(rows: list[Row], batch_tokens: int) -> list[list[int]]:
-    """Group row indices into batches of at most batch_tokens padded tokens.
+    """Group row indices into batches of at most batch_tokens padded tokens."""
+    return batches_by_length_of([len(r) for r in rows], batch_tokens)
 
-    Longest first, so an out-of-memory error shows up on the first batch rather
-    than after an hour of work (the same reason as lm-evaluation-harness).
+
+def batches_by_length_of(lengths: list[int], batch_tokens: int) -> list[list[int]]:
+    """Indices grouped into batches of at most batch_tokens padded tokens (rows x longest row).
+
+    Longest first, so an out-of-memory error shows up on the first batch rather than after an
+    hour of work (the same reason as lm-evaluation-harness).
     """
-    order = sorted(range(len(rows)), key=lambda i: (-len(rows[i]), i))
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
     batches: list[list[int]] = []
     current: list[int] = []
     for i in order:
-        width = len(rows[current[0]]) if current else len(rows[i])
+        width = lengths[current[0]] if current else lengths[i]
         if current and (len(current) + 1) * width > batch_tokens:
             batches.append(current)
             current = []

@@ -7,7 +7,8 @@
       --batch 64 256 --seq 512 --find-max-batch
 
 (a) plain: full forward, float32 log_softmax over the whole vocabulary, gather, entropy, rank.
-(b) duet: backend.scoring's path (hidden states, then the chunked float32 head statistics).
+(b) duet: backend.scoring's path (hidden states, then the chunked float32 head statistics; compiled
+    with torch.compile on a GPU, as the product does; --compile-head both adds a row with the other head).
 (c) minicons IncrementalLMScorer.compute_stats on the same token ids (if minicons is installed).
 Agreement of (b) with (a) is checked on every token: max |Δ logprob|, max |Δ entropy|, and rank
 equality where the target's logit is not within 1e-3 of another's.
@@ -32,7 +33,7 @@ import torch
 
 from backend.head_stats import Head, chunk_size
 from backend.loading import LoadedModel, load_model
-from backend.scoring import _run_batches
+from backend.scoring import Pass, _run_batches
 from backend.specs import ModelSpec
 from backend.windows import Row
 
@@ -80,11 +81,12 @@ def plain(loaded: LoadedModel, ids: torch.Tensor):
     return lp, entropy, rank, logp
 
 
-def duet(loaded: LoadedModel, ids: np.ndarray, batch_tokens: int):
+def duet(loaded: LoadedModel, ids: np.ndarray, batch_tokens: int, compile_head: bool = False):
     # One row per sequence; its first id plays the role of BOS (scored from position 1, like plain).
     rows = [Row(text_index=b, ids=ids[b], first_token=0, offset=1, score_from=1) for b in range(ids.shape[0])]
     head = Head.of(loaded.model)
-    results = _run_batches(loaded, head, rows, batch_tokens, chunk_size(head.vocab_size), 5, None)
+    how = Pass(head, chunk_size(head.vocab_size), 5, compile_head=compile_head)
+    results = _run_batches(loaded, how, rows, batch_tokens)
     lp = np.zeros((ids.shape[0], ids.shape[1] - 1))
     ent, rank = np.zeros_like(lp), np.zeros_like(lp)
     for text_i, token_i, _, lps, ents, ranks, _, _ in results:
@@ -124,9 +126,9 @@ def timed(fn, device: str, repeats: int) -> tuple[float, float]:
     return float(np.median(times)), peak
 
 
-def agreement(loaded: LoadedModel, ids: torch.Tensor, batch_tokens: int) -> dict:
+def agreement(loaded: LoadedModel, ids: torch.Tensor, batch_tokens: int, compile_head: bool) -> dict:
     lp_a, ent_a, rank_a, logp = plain(loaded, ids)
-    lp_b, ent_b, rank_b = duet(loaded, ids.cpu().numpy(), batch_tokens)
+    lp_b, ent_b, rank_b = duet(loaded, ids.cpu().numpy(), batch_tokens, compile_head)
     lp_a, ent_a, rank_a = (t.double().cpu().numpy() for t in (lp_a, ent_a, rank_a))
     gap = (logp - logp.gather(-1, ids[:, 1:, None])).abs()
     near_tie = ((gap < 1e-3).sum(-1) > 1).cpu().numpy()
@@ -162,8 +164,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-minicons", action="store_true")
     parser.add_argument("--find-max-batch", action="store_true")
+    parser.add_argument("--compile-head", choices=["auto", "on", "off", "both"], default="auto",
+                        help="Duet's head statistics compiled (backend/compiled_head.py); auto: as the product does "
+                             "(on with a GPU); both: one row each, duet (product default) and duet_other")
     args = parser.parse_args()
     dtype = args.dtype or ("bfloat16" if args.device.startswith("cuda") else "float32")
+    on_gpu = args.device.startswith("cuda")
     rows = []
     for name in args.models:
         loaded = build(name, args.device, dtype)
@@ -175,10 +181,14 @@ def main() -> None:
                 ids = torch.randint(3, vocab, (batch, seq), generator=gen).to(args.device)
                 n_tokens = batch * (seq - 1)
                 row = {"model": name, "batch": batch, "seq": seq, "device": args.device, "dtype": dtype}
+                compiled = {"auto": on_gpu, "on": True, "off": False, "both": on_gpu}[args.compile_head]
+                row["duet_head"] = "compiled" if compiled else "eager"
                 methods = {
                     "plain": lambda: plain(loaded, ids),
-                    "duet": lambda: duet(loaded, ids.cpu().numpy(), batch * seq),
+                    "duet": lambda: duet(loaded, ids.cpu().numpy(), batch * seq, compiled),
                 }
+                if args.compile_head == "both":
+                    methods["duet_other"] = lambda: duet(loaded, ids.cpu().numpy(), batch * seq, not compiled)
                 if not args.no_minicons:
                     methods["minicons"] = lambda: minicons_stats(loaded, ids)
                 with torch.inference_mode():
@@ -198,7 +208,9 @@ def main() -> None:
                                 torch.cuda.empty_cache()
                     if isinstance(row.get("plain_tok_s"), float) and isinstance(row.get("duet_tok_s"), float):
                         row["duet_vs_plain"] = row["duet_tok_s"] / row["plain_tok_s"]
-                        row.update(agreement(loaded, ids, batch * seq))
+                        if isinstance(row.get("duet_other_tok_s"), float):
+                            row["duet_other_vs_plain"] = row["duet_other_tok_s"] / row["plain_tok_s"]
+                        row.update(agreement(loaded, ids, batch * seq, compiled))
                     if isinstance(row.get("minicons_tok_s"), float) and isinstance(row.get("duet_tok_s"), float):
                         row["duet_vs_minicons"] = row["duet_tok_s"] / row["minicons_tok_s"]
                     if args.find_max_batch and args.device.startswith("cuda"):
@@ -206,7 +218,7 @@ def main() -> None:
                             lambda b: plain(loaded, torch.randint(3, vocab, (b, seq), device=args.device)), args.device, 16
                         )
                         row["duet_max_batch"] = max_batch(
-                            lambda b: duet(loaded, np.random.randint(3, vocab, (b, seq)), b * seq), args.device, 16
+                            lambda b: duet(loaded, np.random.randint(3, vocab, (b, seq)), b * seq, compiled), args.device, 16
                         )
                 rows.append(row)
                 print(json.dumps(row), flush=True)

@@ -51,3 +51,34 @@ def test_second_load_comes_from_the_safetensors_cache(embedded_pair, monkeypatch
     monkeypatch.setattr(loading, "_check_gguf_header", no_conversion)
     again = load_model(ModelSpec("smollm2-135m"))
     assert str(loading.model_cache_dir()) in again.model.name_or_path
+
+
+def test_packing_keeps_scores_including_gemmas_sliding_window(embedded_pair):
+    # Gemma 3 attends locally (512 tokens) in 5 layers of 6: a text longer than that, packed with
+    # short ones, must still see exactly its own window in those layers.
+    from backend.scoring import ScoreSettings
+
+    long_text = " ".join([PARAGRAPH] * 14)  # about 650 Gemma tokens
+    texts = [PARAGRAPH[:40], long_text, PARAGRAPH[:90]]
+    for loaded in embedded_pair:
+        alone = score_texts(loaded, texts, ScoreSettings(packing=False))
+        packed = score_texts(loaded, texts, ScoreSettings(packing=True))
+        assert loaded.packing is not False  # the check passed (or was not needed)
+        np.testing.assert_allclose(packed["logprob"], alone["logprob"], atol=2e-4, rtol=0)
+        np.testing.assert_allclose(packed["entropy"], alone["entropy"], atol=2e-4, rtol=0)
+    # Two rows longer than the local window in one input, the second starting at 560: its hidden
+    # states must be those it has alone.
+    import torch
+
+    from backend.packing import forward_packed, packed_inputs
+
+    gemma = embedded_pair[1]
+    ids = np.array(gemma.tokenizer(long_text, add_special_tokens=False)["input_ids"])
+    assert len(ids) > 600
+    first, second = ids[:560], ids[20:620]
+    inputs, positions, starts = packed_inputs([[first, second]], pad_id=0)
+    with torch.inference_mode():
+        packed = forward_packed(gemma.model, torch.from_numpy(inputs), torch.from_numpy(positions))[0]
+        alone = forward_packed(gemma.model, torch.from_numpy(second[None]), torch.arange(len(second))[None])[0]
+    got = packed[starts[0][1] :]
+    assert float((got - alone).abs().max()) < 1e-3 * float(alone.abs().max())

@@ -166,15 +166,16 @@ def test_out_of_memory_halves_the_batch_and_keeps_finished_work(model_a, monkeyp
     real = scoring._score_batch
     calls, finished = [], []
 
-    def flaky(loaded, head, rows, chunk, top_k):
+    def flaky(loaded, how, rows):
         calls.append(len(rows))
         if len(rows) > 2:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
         finished.append(len(rows))
-        return real(loaded, head, rows, chunk, top_k)
+        return real(loaded, how, rows)
 
     monkeypatch.setattr(scoring, "_score_batch", flaky)
-    got = score_texts(model_a, CORPUS, ScoreSettings(batch_tokens=100000))
+    # One text per input here (packing off), so a batch of 6 inputs is 6 texts.
+    got = score_texts(model_a, CORPUS, ScoreSettings(batch_tokens=100000, packing=False))
     monkeypatch.undo()
     # 6 fails, 3 fails, then every batch is at most 3 // 2 = 1... rows, each scored once
     assert calls[:2] == [6, 3] and max(finished) <= 2 and sum(finished) == len(CORPUS)
