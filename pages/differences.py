@@ -26,6 +26,7 @@ from backend import behaviorbox_run as R
 from backend.errors import user_message
 from ui import downloads
 from ui.state import ShownResult, current_result, set_result, units
+from ui.tables import readable_time
 from ui.markdown import literal
 from ui.router import use_router
 
@@ -60,7 +61,7 @@ def _run_choices() -> dict[str, str]:
     for run_id, created, name in zip(runs["id"], runs["created"], runs["name"]):
         if shown is not None and shown.run_id == run_id:
             continue  # already listed as the current result
-        choices[run_id] = f"{str(created).replace('T', ' ')} · {name}"
+        choices[run_id] = f"{readable_time(created)} · {name}"
     return choices
 
 

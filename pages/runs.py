@@ -5,7 +5,7 @@ import streamlit as st
 from backend.errors import user_message
 from backend.run_store import RunStore
 from ui.state import ShownResult, current_result, set_result
-from ui.tables import runs_display
+from ui.tables import readable_time, runs_display
 from ui.views import render_result
 from ui.router import use_router
 
@@ -68,7 +68,7 @@ if runs.empty:
     st.info("No runs yet. Score a text on the Token view and it appears here.")
 else:
     st.dataframe(runs_display(runs), hide_index=True, width="stretch")
-    names = dict(zip(runs["id"], runs["created"].str.replace("T", " ") + " · " + runs["name"]))
+    names = {i: f"{readable_time(c)} · {n}" for i, c, n in zip(runs["id"], runs["created"], runs["name"])}
     run_id = st.selectbox("Run", list(names), format_func=names.get, key="run_choice")
     c1, c2, _ = st.columns([1, 1, 4])
     c1.button("Reload", key="run_reload", on_click=_reload, args=(run_id,), type="primary",

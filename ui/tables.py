@@ -57,12 +57,18 @@ def readable_settings(settings: str) -> str:
     return " · ".join(parts)
 
 
+def readable_time(created: str) -> str:
+    """A catalog timestamp (ISO, UTC) as the pages show it: 2026-11-23 16:46:40 UTC."""
+    text = str(created).replace("T", " ")
+    return text.removesuffix("+00:00") + " UTC" if text.endswith("+00:00") else text
+
+
 def runs_display(runs: pd.DataFrame) -> pd.DataFrame:
     """The run catalog (backend RunStore.list()) as the Runs page shows it."""
     return pd.DataFrame(
         {
             "name": runs["name"],
-            "created": runs["created"].str.replace("T", " ").str.replace(r"\+00:00$", " UTC", regex=True),
+            "created": runs["created"].map(readable_time),
             "model A": runs["model_a"].map(readable_spec),
             "model B": runs["model_b"].map(readable_spec),
             "settings": runs["settings"].map(readable_settings),

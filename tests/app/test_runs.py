@@ -63,3 +63,4 @@ def test_listing_shows_specs_and_settings_as_people_write_them(app):
     assert row["model A"].endswith("?bos=<|x|>") and "%3C" not in row["model A"]
     assert row["settings"].startswith("top-k 5 · window") and "{" not in row["settings"]
     assert row["created"].endswith(" UTC") and "T" not in row["created"].removesuffix(" UTC")
+    assert at.selectbox(key="run_choice").format_func(row["id"]).startswith(row["created"] + " · ")

@@ -21,3 +21,10 @@ def test_top1_share_is_in_percent_with_its_unit_in_the_header():
     assert "top-1 share" not in shown.columns  # a header short enough to leave "words won" in view
     assert shown["top-1 (%)"].round(2).tolist() == [40.0, 36.67]
     assert "surprisal (bits/token)" in shown.columns and "entropy (bits)" in shown.columns
+
+
+def test_times_read_the_same_in_the_table_and_the_pickers():
+    from ui.tables import readable_time
+
+    assert readable_time("2026-11-23T16:46:40+00:00") == "2026-11-23 16:46:40 UTC"
+    assert readable_time("2026-11-23T16:46:40") == "2026-11-23 16:46:40"  # no zone given: none claimed
