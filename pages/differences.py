@@ -38,6 +38,7 @@ st.caption("Where, and in which contexts, one model predicts the text better tha
            "Words are shared by both models, so different tokenisers compare fairly.")
 
 CURRENT = "__current__"
+FEW_WORDS = 1000  # below this, BehaviorBox rarely finds a feature that passes the selection (see the info)
 CARD_EXAMPLES = 8  # examples drawn per card; the rest are in the feature table export
 # The models' colours everywhere else in Duet (plots, the A − B heatmap): a red B here read as a third model.
 COLOURS = {"a": COLOUR_A, "b": COLOUR_B}
@@ -302,6 +303,12 @@ with tab_bb:
     n_usable = len(R.usable_words(words))
     size, k = B.default_sae_size(n_usable)
     steps = R.default_steps(n_usable)
+    if n_usable < FEW_WORDS:
+        # Training still takes its 2,000 steps (minutes on a CPU), only to find nothing: say so first.
+        st.info(f"Only {n_usable:,} words. BehaviorBox looks for contexts that recur across a corpus, and a feature "
+                f"needs at least 10 example words; below about {FEW_WORDS:,} words expect few or no features. "
+                "Score more text first: on the Token view, upload a file split into one text per paragraph, "
+                "or use `python -m backend score`.", icon=":material/info:")
     with st.form("bb_form", border=True):
         st.markdown(f"**Train** on {n_usable:,} words. Defaults scale with the corpus: one feature per 30 words "
                     "(32 to 3,000), k = features / 60 (the paper's 3,000 and 50 from 90,000 words on), "

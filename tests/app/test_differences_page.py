@@ -133,3 +133,11 @@ def test_one_text_is_one_text(app, tiny_a, tiny_b):
     RunStore().save(score_pair(a, b, TEXTS[:1]), str(tiny_a), str(tiny_b), {"top_k": 5}, name="one")
     at = open_page(app)
     assert any("· 1 text ·" in m.value for m in at.markdown)
+
+
+def test_a_small_run_is_told_before_training_that_behaviorbox_needs_more_words(app, saved_run):
+    run_id, result = saved_run
+    at = open_page(app)
+    n = int(result.words["delta"].notna().sum())
+    assert n < 1000
+    assert any("BehaviorBox looks for contexts that recur" in i.value and "Only" in i.value for i in at.info)
