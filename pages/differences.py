@@ -233,6 +233,7 @@ with tab_groups:
         ci_low=to_display_units(view["ci_low"], unit),
         ci_high=to_display_units(view["ci_high"], unit),
         winner=np.where(~view["significant"], "–", np.where(view["mean_delta"] > 0, "A", "B")),
+        a_win_share=view["a_win_share"] * 100,  # percent with a fixed format (see the column config)
     )[["family", "group", "n", "mean_delta", "median_delta", "a_win_share", "ci_low", "ci_high", "significant",
        "winner"]]
     st.dataframe(
@@ -241,7 +242,8 @@ with tab_groups:
             "n": st.column_config.NumberColumn("words", help="words with a Δ"),
             "mean_delta": st.column_config.NumberColumn(f"mean Δ ({unit})", format="%+.3f"),
             "median_delta": st.column_config.NumberColumn(f"median Δ ({unit})", format="%+.3f"),
-            "a_win_share": st.column_config.NumberColumn("A wins", format="percent", help="share of words with Δ > 0"),
+            # Not format="percent": it drops trailing zeros, printing 40% above 57.14% in one column.
+            "a_win_share": st.column_config.NumberColumn("A wins (%)", format="%.1f", help="share of words with Δ > 0"),
             "ci_low": st.column_config.NumberColumn("95% CI low", format="%+.3f"),
             "ci_high": st.column_config.NumberColumn("95% CI high", format="%+.3f"),
             "significant": st.column_config.CheckboxColumn("significant", help="the interval excludes 0"),

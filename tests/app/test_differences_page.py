@@ -54,6 +54,8 @@ def test_leaderboards_and_groups_render(app, saved_run):
     groups = next(d.value for d in at.dataframe if "family" in d.value.columns)
     assert {"all words", "punctuation", "numbers"} <= set(groups["family"])
     assert groups.loc[groups["family"] == "all words", "n"].iloc[0] == int(result.words["delta"].notna().sum())
+    share = groups.loc[groups["family"] == "all words", "a_win_share"].iloc[0]  # in percent, one format
+    assert share == pytest.approx(100 * (result.words["delta"] > 0).sum() / result.words["delta"].notna().sum())
     assert len(at.get("plotly_chart")) >= 1
     at.checkbox(key="diff_sig").check().run()
     assert not at.exception
