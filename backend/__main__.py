@@ -2,6 +2,7 @@
 
   python -m backend score --model-a SPEC --model-b SPEC --input FILE [--out OUT.parquet]
       [--split none|line|paragraph] [--text-column text] [--top-k 5] [--window N] [--stride N]
+      [--compile-head auto|on|off]
       [--name NAME] [--no-save-run]
 
 Saves the result in the run store (the dashboard's Runs page opens it) and, with
@@ -47,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     score.add_argument("--top-k", type=int, default=5)
     score.add_argument("--window", type=int, default=None)
     score.add_argument("--stride", type=int, default=None)
+    score.add_argument("--compile-head", default="auto", choices=["auto", "on", "off"],
+                       help="torch.compile the head statistics (same numbers; auto: on with a GPU). On a CPU, 'on' "
+                            "pays a compile of about half a minute once and then scores faster (bench/README.md)")
     engine = score.add_argument_group("engine")
     engine.add_argument("--engine", default="local", choices=["local", "ray"], help="ray: --input may be a folder (and .parquet), --out is a folder")
     engine.add_argument("--address", default=None, help="ray: cluster address (host:6379); default RAY_ADDRESS, else a local instance")
@@ -92,7 +96,8 @@ def _score(args) -> int:
     if out is None and args.no_save_run:
         raise InputError("nowhere to put the result: give --out, or drop --no-save-run")
     specs = ModelSpec.parse(args.model_a), ModelSpec.parse(args.model_b)
-    settings = ScoreSettings(top_k=args.top_k, window=args.window, stride=args.stride)
+    settings = ScoreSettings(top_k=args.top_k, window=args.window, stride=args.stride,
+                             compile_head={"auto": None, "on": True, "off": False}[args.compile_head])
     say = lambda message: print(message, file=sys.stderr)  # noqa: E731
     loaded = [load_model(spec, progress=say) for spec in specs]
     bars: dict[str, tqdm] = {}
@@ -133,7 +138,8 @@ def _score_ray(args) -> int:
     from backend.scoring import ScoreSettings
 
     options = RayOptions(args.address, args.workers, args.num_gpus_per_worker, args.batch_tokens)
-    settings = ScoreSettings(top_k=args.top_k, window=args.window, stride=args.stride)
+    settings = ScoreSettings(top_k=args.top_k, window=args.window, stride=args.stride,
+                             compile_head={"auto": None, "on": True, "off": False}[args.compile_head])
     score_corpus(Path(args.input), Path(args.out), args.model_a, args.model_b, settings, args.split, args.text_column, options)
     return 0
 

@@ -350,7 +350,8 @@ def _run_units(units, output: CorpusOutput, specs, settings, workers, per_gpu, c
     import ray.data
     from tqdm import tqdm
 
-    scorer_settings = {"top_k": settings.top_k, "window": settings.window, "stride": settings.stride, "batch_tokens": settings.batch_tokens}
+    scorer_settings = {"top_k": settings.top_k, "window": settings.window, "stride": settings.stride,
+                       "batch_tokens": settings.batch_tokens, "compile_head": settings.compile_head}
     dataset = ray.data.from_items(units, override_num_blocks=len(units)).map_batches(
         PairScorer,
         batch_size=1,  # one unit per call: a unit is already many texts

@@ -32,7 +32,8 @@ def corpus(tmp_path):
     return tmp_path, texts
 
 
-@pytest.mark.parametrize("name, extra", [("c.txt", ["--split", "line"]), ("c.csv", ["--text-column", "body"]), ("c.jsonl", [])])
+@pytest.mark.parametrize("name, extra", [("c.txt", ["--split", "line"]), ("c.csv", ["--text-column", "body"]),
+                                         ("c.jsonl", ["--compile-head", "on"])])  # compiled head: same numbers
 def test_cli_scores_each_format(corpus, tiny_a, tiny_b, isolated_cache, name, extra):
     folder, texts = corpus
     out = folder / f"out_{name}.parquet"
