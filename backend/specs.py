@@ -77,11 +77,20 @@ class ModelSpec:
     def label(self) -> str:
         """Short name for plots and tables."""
         name = os.path.basename(self.source.rstrip("/")) if self.kind in ("folder", "gguf") else self.source
+        if self.revision:
+            name += f"@{self.revision[:12]}"
+        # Options that change the numbers are part of the name, so two configurations of one model
+        # (a start token, a dtype, a compressed copy) are never shown under the same label.
+        notes = []
         if self.variant == "int8":
-            name += " (int8)"
+            notes.append("int8")
         elif self.variant == "prune":
-            name += f" (pruned {self.sparsity:.0%})"
-        return name
+            notes.append(f"pruned {self.sparsity:.0%}")
+        if self.dtype != "auto":
+            notes.append(self.dtype)
+        if self.bos != "auto":
+            notes.append(f"bos {self.bos}")
+        return name + (f" ({', '.join(notes)})" if notes else "")
 
     def __str__(self) -> str:
         options = {}

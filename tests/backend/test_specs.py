@@ -31,3 +31,14 @@ def test_auto_resolves_by_device():
 def test_bad_specs_are_refused_with_a_reason(text):
     with pytest.raises(SpecError):
         ModelSpec.parse(text)
+
+
+def test_labels_tell_configurations_of_one_model_apart():
+    specs = ["smollm2-135m", "smollm2-135m?bos=<|endoftext|>", "smollm2-135m?dtype=bfloat16",
+             "smollm2-135m?variant=int8", "smollm2-135m?variant=prune&sparsity=0.5", "org/model?revision=abc123"]
+    labels = [ModelSpec.parse(s).label for s in specs]
+    assert len(set(labels)) == len(labels)
+    assert labels[0] == "smollm2-135m" and labels[1] == "smollm2-135m (bos <|endoftext|>)"
+    assert labels[4] == "smollm2-135m (pruned 50%)" and labels[5] == "org/model@abc123"
+    # device is not in the label: it changes speed, not the numbers beyond rounding
+    assert ModelSpec.parse("smollm2-135m?device=cpu").label == "smollm2-135m"
