@@ -11,7 +11,7 @@ predicted the word better). Texts come as a list[str] indexed by `text_id`.
 - `GROUPS`: one declarative registry of word groups. A group family is one
   decorated function `words -> labels` (a label per row, NA = not in it).
 - `group_aggregates`: n, mean/median Δ, A's win share and a seeded bootstrap
-  CI of the mean per group.
+  CI of the mean per group (only for groups of at least MIN_CI_WORDS words).
 """
 
 from __future__ import annotations
@@ -277,6 +277,13 @@ def group_labels(words: pd.DataFrame, name: str) -> pd.Series:
 
 # --- aggregates --------------------------------------------------------------
 
+# A percentile bootstrap resamples the group's own words, so on a few words it can only
+# reproduce their spread: 2 words give 3 possible resample means and an "interval" that is
+# just their range, which excludes 0 whenever both words lean the same way. Its coverage
+# stays well below the nominal 95% until a group holds about ten words, so smaller groups
+# get their mean and median but no interval and are never flagged significant.
+MIN_CI_WORDS = 10
+
 AGGREGATE_COLUMNS = [
     "family", "group", "n", "n_nan", "mean_delta", "median_delta",
     "a_win_share", "ci_low", "ci_high", "significant",
@@ -320,14 +327,16 @@ def group_aggregates(
     n_boot: int = 1000,
     seed: int = 0,
     level: float = 0.95,
+    min_words: int = MIN_CI_WORDS,
 ) -> pd.DataFrame:
     """Δ (nats) per group, one row per (family, group), AGGREGATE_COLUMNS.
 
     n: words with a finite delta; n_nan: rows of the group dropped for NaN
     delta; mean_delta / median_delta in nats; a_win_share: share of the n
     words with delta > 0 (ties count as not won); ci_low/ci_high: percentile
-    bootstrap CI (`level`) of the mean, seeded per group; significant: the CI
-    excludes 0. Groups are listed in registry order, bins in natural order.
+    bootstrap CI (`level`) of the mean, seeded per group, NaN when n <
+    min_words (see MIN_CI_WORDS); significant: the CI exists and excludes 0.
+    Groups are listed in registry order, bins in natural order.
     """
     names = list(GROUPS) if groups is None else list(groups)
     delta = words["delta"].to_numpy(dtype=float)
@@ -347,7 +356,10 @@ def group_aggregates(
             vals = delta[rows_of[label]]
             ok = vals[~np.isnan(vals)]
             n = len(ok)
-            lo, hi = bootstrap_mean_ci(ok, n_boot, _group_seed(seed, fam, label), level)
+            if n >= min_words:
+                lo, hi = bootstrap_mean_ci(ok, n_boot, _group_seed(seed, fam, label), level)
+            else:
+                lo, hi = np.nan, np.nan  # too few words for an interval to mean anything
             out.append(
                 {
                     "family": fam,

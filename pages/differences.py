@@ -185,6 +185,26 @@ def _example_rows(rows, key: str) -> None:
             _open_token_view(r.text_id, r.char_start, r.char_end)
 
 
+def _ci_text(low: float, high: float, n: int) -> str:
+    """The group's interval in display units, or why it has none (D.MIN_CI_WORDS)."""
+    if n < D.MIN_CI_WORDS or not (np.isfinite(low) and np.isfinite(high)):
+        return f"– (under {D.MIN_CI_WORDS} words)"
+    return f"{low:+.3f} to {high:+.3f}"
+
+
+def _groups_table(view):
+    """The group aggregates as the Groups tab shows them: display units, the interval as one readable cell."""
+    low = to_display_units(view["ci_low"].to_numpy(float), unit)
+    high = to_display_units(view["ci_high"].to_numpy(float), unit)
+    return view.assign(
+        mean_delta=to_display_units(view["mean_delta"], unit),
+        median_delta=to_display_units(view["median_delta"], unit),
+        ci=[_ci_text(lo, hi, n) for lo, hi, n in zip(low, high, view["n"])],
+        winner=np.where(~view["significant"], "–", np.where(view["mean_delta"] > 0, "A", "B")),
+        a_win_share=view["a_win_share"] * 100,  # percent with a fixed format (see the column config)
+    )[["family", "group", "n", "mean_delta", "median_delta", "a_win_share", "ci", "significant", "winner"]]
+
+
 tab_leader, tab_groups, tab_bb = st.tabs(["Leaderboards", "Groups", "BehaviorBox"])
 
 # --- leaderboards -------------------------------------------------------------------------
@@ -227,15 +247,11 @@ with tab_groups:
                     | view["family"].str.contains(query, case=False, regex=False)]
     if only_sig:
         view = view[view["significant"]]
-    table = view.assign(
-        mean_delta=to_display_units(view["mean_delta"], unit),
-        median_delta=to_display_units(view["median_delta"], unit),
-        ci_low=to_display_units(view["ci_low"], unit),
-        ci_high=to_display_units(view["ci_high"], unit),
-        winner=np.where(~view["significant"], "–", np.where(view["mean_delta"] > 0, "A", "B")),
-        a_win_share=view["a_win_share"] * 100,  # percent with a fixed format (see the column config)
-    )[["family", "group", "n", "mean_delta", "median_delta", "a_win_share", "ci_low", "ci_high", "significant",
-       "winner"]]
+    # A group with no word scored by both models (e.g. first words, when a model has no start token) has no
+    # mean to show: left out of the table and chart (the export keeps it), and named below.
+    unscored = view[view["n"] == 0]
+    view = view[view["n"] > 0]
+    table = _groups_table(view)
     st.dataframe(
         table, hide_index=True, width="stretch", key="diff_groups_table",
         column_config={
@@ -244,14 +260,25 @@ with tab_groups:
             "median_delta": st.column_config.NumberColumn(f"median Δ ({unit})", format="%+.3f"),
             # Not format="percent": it drops trailing zeros, printing 40% above 57.14% in one column.
             "a_win_share": st.column_config.NumberColumn("A wins (%)", format="%.1f", help="share of words with Δ > 0"),
-            "ci_low": st.column_config.NumberColumn("95% CI low", format="%+.3f"),
-            "ci_high": st.column_config.NumberColumn("95% CI high", format="%+.3f"),
+            # Text, not two number columns: Streamlit prints a missing number as "None", and a group too
+            # small for an interval should read as "no interval", not as a value that went missing.
+            "ci": st.column_config.TextColumn(f"95% CI ({unit})", help="percentile bootstrap interval of the mean; "
+                                              f"only for groups of at least {D.MIN_CI_WORDS} words"),
             "significant": st.column_config.CheckboxColumn("significant", help="the interval excludes 0"),
             "winner": st.column_config.TextColumn("better", help="the model with the higher mean, when significant"),
         },
     )
+    n_small = int((view["n"] < D.MIN_CI_WORDS).sum())
     st.caption("Click a column header to sort. Intervals: percentile bootstrap of the mean (1,000 resamples, "
-               "seeded per group). Many groups are tested at once: expect about 1 in 20 false 'significant' flags.")
+               "seeded per group). Many groups are tested at once: expect about 1 in 20 false 'significant' flags. "
+               f"An interval needs at least {D.MIN_CI_WORDS} words: a bootstrap on fewer only repeats their spread, "
+               "so smaller groups show their mean and median but no interval, and are never flagged"
+               + (f" ({n_small} of the {len(view)} groups listed here)." if n_small else ".")
+               + (" Left out, no word in them scored by both models: "
+                  # group names hold words of the texts ('#1 "*"'): shown literally, not as markdown
+                  + literal(", ".join(f"{f} · {g}" for f, g in zip(unscored["family"], unscored["group"].astype(str))))
+                  + "."
+                  if len(unscored) else ""))
     if view.empty:
         st.info("No group matches the filters.")
     else:
@@ -261,12 +288,17 @@ with tab_groups:
         hi = to_display_units(view["ci_high"].to_numpy(float), unit)
         colour = [COLOURS["a"] if (s and m > 0) else COLOURS["b"] if s else "#999999"
                   for s, m in zip(view["significant"], mean)]
+        # A group too small for an interval: an open marker and no bar, so it never reads as a tight interval.
+        small = (view["n"] < D.MIN_CI_WORDS).to_numpy()
+        interval = np.where(small, f"no interval (under {D.MIN_CI_WORDS} words)", "")
         fig = go.Figure(go.Scatter(
-            x=mean, y=labels, mode="markers", marker={"color": colour, "size": 9},
+            x=mean, y=labels, mode="markers",
+            marker={"color": colour, "size": 9, "symbol": np.where(small, "circle-open", "circle")},
             error_x={"type": "data", "symmetric": False, "array": hi - mean, "arrayminus": mean - lo, "color": "#888"},
-            customdata=np.stack([view["n"], view["a_win_share"] * 100], axis=1),
+            # Object dtype: stacking numbers with the note as one array would turn the numbers into strings.
+            customdata=np.array(list(zip(view["n"], view["a_win_share"] * 100, interval)), dtype=object),
             hovertemplate="%{y}<br>mean Δ %{x:+.3f} " + unit + "<br>%{customdata[0]} words, A wins %{customdata[1]:.0f}%"
-                          "<extra></extra>",
+                          "<br>%{customdata[2]}<extra></extra>",
         ))
         fig.add_vline(x=0, line_color="#444", line_width=1)
         fig.update_layout(

@@ -228,3 +228,21 @@ def test_analysis_modules_do_not_import_torch_or_streamlit():
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_small_groups_get_their_mean_but_no_interval_and_no_flag():
+    """A bootstrap on 2 words is just their range: never an interval, never 'significant', below MIN_CI_WORDS."""
+    small = D.MIN_CI_WORDS - 1
+    # Two numbers that both favour A by a lot, among neutral words: the old CI [5, 6] excluded 0.
+    w = table(["5 6 " + "a " * 30], delta=[5.0, 6.0] + [0.0] * 30)
+    row = D.group_aggregates(w, groups=["numbers"], n_boot=200).iloc[0]
+    assert (row["n"], row["mean_delta"]) == (2, 5.5)
+    assert np.isnan(row["ci_low"]) and np.isnan(row["ci_high"]) and not row["significant"]
+    # One word short of the minimum: still no interval; at the minimum it is computed and flagged.
+    for n, expect in ((small, False), (D.MIN_CI_WORDS, True)):
+        digits = " ".join(str(i) for i in range(n))
+        w = table([digits + " " + "a " * 30], delta=list(np.linspace(4.0, 6.0, n)) + [0.0] * 30)
+        row = D.group_aggregates(w, groups=["numbers"], n_boot=200).iloc[0]
+        assert row["n"] == n and row["significant"] == expect
+        assert np.isfinite(row["ci_low"]) == expect
+    assert np.isnan(D.group_aggregates(w, groups=["numbers"], n_boot=200, min_words=n + 1).iloc[0]["ci_low"])

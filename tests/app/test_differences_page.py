@@ -143,3 +143,20 @@ def test_a_small_run_is_told_before_training_that_behaviorbox_needs_more_words(a
     n = int(result.words["delta"].notna().sum())
     assert n < 1000
     assert any("BehaviorBox looks for contexts that recur" in i.value and "Only" in i.value for i in at.info)
+
+
+def test_groups_too_small_for_an_interval_show_none_and_say_why(app, saved_run):
+    """A bootstrap on a handful of words is not an interval: no CI cell value, no flag, and the page says so."""
+    from analysis.differences import MIN_CI_WORDS
+
+    run_id, result = saved_run
+    at = open_page(app)
+    groups = next(d.value for d in at.dataframe if "family" in d.value.columns)
+    small = groups[groups["n"] < MIN_CI_WORDS]
+    big = groups[groups["n"] >= MIN_CI_WORDS]
+    assert len(small[small["n"] >= 2]) and len(big)  # the run has both kinds, including groups of 2-9 words
+    assert (small["ci"] == f"– (under {MIN_CI_WORDS} words)").all()
+    assert not small["significant"].any() and (small["winner"] == "–").all()
+    assert small["mean_delta"].notna().all()  # still listed with their mean (a group with no scored word is not)
+    assert big["ci"].str.contains(" to ").all() and not big["ci"].str.contains("None|nan").any()
+    assert any(f"An interval needs at least {MIN_CI_WORDS} words" in c.value for c in at.caption)
