@@ -236,14 +236,16 @@ def frequency_bins(words: pd.DataFrame) -> pd.Series:
 POSITION_EDGES = (0, 1, 10, 50, 200, 1000)
 
 
-@group("position", "position of the word in its text (0 = first word)")
+@group("position", "position of the word in its text (word 1 = the first word)")
 def position_bins(words: pd.DataFrame) -> pd.Series:
     pos = _sorted_words(words)["pos_in_text"].reindex(words.index).to_numpy()
     edges = list(POSITION_EDGES)
     codes = np.searchsorted(edges, pos, side="right") - 1
     labels = []
-    for i, lo in enumerate(edges):
-        hi = edges[i + 1] - 1 if i + 1 < len(edges) else None
+    for i, start in enumerate(edges):
+        # Edges are 0-based positions; the label counts words from 1, as everything a reader sees does.
+        lo = start + 1
+        hi = edges[i + 1] if i + 1 < len(edges) else None
         name = f"{lo}" if hi == lo else (f"{lo}–{hi}" if hi is not None else f"{lo}+")
         labels.append(f"p{i + 1}: word {name}")
     return _ordered(np.asarray(labels, dtype=object)[codes], labels, words.index)

@@ -63,7 +63,7 @@ def scatter_a_vs_b(wide: pd.DataFrame, metric: str, labels: tuple[str, str], uni
         x=x, y=y, mode="markers",
         marker=dict(size=11, color=np.where(y > x, COLOUR_B, np.where(y < x, COLOUR_A, "#868e96")),
                     line=dict(width=1, color="#212529")),
-        customdata=np.stack([wide["prompt_id"].to_numpy()], axis=1),
+        customdata=np.stack([wide["prompt_id"].to_numpy() + 1], axis=1),  # prompt 1 is the first (ids are 0-based)
         text=[hover_text(p) for p in prompts],
         hovertemplate=(
             "<b>prompt %{customdata[0]}</b><br>%{text}<br>"
@@ -113,7 +113,7 @@ def threshold_sweep_figure(sweep: pd.DataFrame, threshold: float, labels: tuple[
     for col in (1, 2):
         fig.add_vline(x=threshold, line=dict(color="#495057", dash="dot", width=1), row=1, col=col)
         fig.update_xaxes(title_text="cosine-distance threshold", row=1, col=col)
-    scope = "mean over prompts" if prompt_id is None else f"prompt {prompt_id}"
+    scope = "mean over prompts" if prompt_id is None else f"prompt {prompt_id + 1}"  # counted from 1 for the reader
     fig.update_layout(template=TEMPLATE, height=360, margin=dict(l=50, r=20, t=60, b=50),
                       title=dict(text=f"How the clusters change with the threshold ({scope})", font=dict(size=14)),
                       legend=dict(orientation="h", y=-0.25))

@@ -240,7 +240,8 @@ def _token_tip(row, units: str, model_label: str, extra: dict | None) -> str:
     """Tooltip lines for one token: piece, probability, logprob, entropy, rank, top-k (plain text)."""
     lp = float(row.logprob)
     scored = np.isfinite(lp)
-    lines = [f"{model_label} · token {int(row.position)} “{visible_piece(str(row.token))}”"]
+    # Counted from 1 for the reader (the table's position column stays 0-based).
+    lines = [f"{model_label} · token {int(row.position) + 1} “{visible_piece(str(row.token))}”"]
     if not scored:
         lines.append("no score: the first token, with no context before it")
     else:

@@ -56,7 +56,7 @@ def word_trace(
     if metric not in ("surprisal", "entropy"):
         raise ValueError(f"unknown metric {metric!r}: use 'surprisal' or 'entropy'")
     words = words.sort_values("word_index")
-    x = np.arange(len(words))
+    x = np.arange(1, len(words) + 1)  # word 1 is the first, as the reader counts (word_index stays 0-based)
     hover = _hover_words(words["word"])
     if metric == "surprisal":
         a, b = -words["logprob_a"].to_numpy(float), -words["logprob_b"].to_numpy(float)
@@ -146,7 +146,7 @@ def same_vocab_trace(same_vocab: pd.DataFrame, tokens_a: pd.DataFrame, units: st
     frame = same_vocab.sort_values("position").merge(
         tokens_a[["position", "token"]], on="position", how="left"
     )
-    x = frame["position"].to_numpy()
+    x = frame["position"].to_numpy() + 1  # token 1 is the first, as the reader counts (the table is 0-based)
     hover = np.array(_hover_words(frame["token"].fillna("")), dtype=object)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06)
     for column, name, colour in (("kl_a_b", "KL(A‖B)", COLOUR_A), ("kl_b_a", "KL(B‖A)", COLOUR_B), ("js", "JS", "#6a51a3")):
@@ -169,5 +169,5 @@ def same_vocab_trace(same_vocab: pd.DataFrame, tokens_a: pd.DataFrame, units: st
     )
     fig.update_yaxes(title_text=f"divergence ({units})", row=1, col=1)
     fig.update_yaxes(title_text="overlap (share)", range=[0, 1.05], row=2, col=1)
-    fig.update_xaxes(title_text="token position", row=2, col=1)
+    fig.update_xaxes(title_text="token", row=2, col=1)
     return fig

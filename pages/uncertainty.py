@@ -254,6 +254,7 @@ def cluster_labels(result: dict, clustering: dict):
 def display_table(wide: pd.DataFrame, metrics, labels, unit: str) -> tuple[pd.DataFrame, dict]:
     """The side-by-side table in display units, with readable headers and tooltips."""
     shown = wide.copy()
+    shown["prompt_id"] = shown["prompt_id"] + 1  # prompt 1 is the first, as the selector counts (exports keep the ids)
     config = {"prompt_id": st.column_config.NumberColumn("#", width="small"),
               "prompt": st.column_config.TextColumn("Prompt", width="medium")}
     for metric in metrics:
@@ -320,7 +321,7 @@ def prompt_detail(result: dict, labels_by_row, summary: pd.DataFrame, unit: str)
     samples, tokens, prompts = result["samples"], result["tokens"], result["prompts"]
     names = result["labels"]
     choice = st.selectbox("Prompt", list(range(len(prompts))), key="unc_detail",
-                          format_func=lambda i: f"{i}: {prompts[i][:100]}")
+                          format_func=lambda i: f"{i + 1}: {prompts[i][:100]}")
     prompt_rows = samples[samples["prompt_id"] == choice]
     scale = None
     if heatmap is not None:
@@ -370,7 +371,7 @@ def prompt_detail(result: dict, labels_by_row, summary: pd.DataFrame, unit: str)
     if clusters:
         fig = plots.cluster_bars(clusters, names)
         st.plotly_chart(fig, key="unc_bars")
-        download_figure(fig, f"duet-clusters-prompt-{choice}", "unc_bars_dl")
+        download_figure(fig, f"duet-clusters-prompt-{choice + 1}", "unc_bars_dl")
     return choice
 
 

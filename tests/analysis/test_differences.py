@@ -105,8 +105,12 @@ def test_frequency_is_case_insensitive_and_one_word_type_never_splits():
 def test_position_bins_use_position_within_text():
     w = table([" ".join(["w"] * 12), "x y"])
     labels = D.group_labels(w, "position").astype(str).tolist()
-    assert labels[:12] == ["p1: word 0"] + ["p2: word 1–9"] * 9 + ["p3: word 10–49"] * 2
-    assert labels[12:] == ["p1: word 0", "p2: word 1–9"]
+    # Counted from 1, as the reader counts: the first word is "word 1".
+    assert labels[:12] == ["p1: word 1"] + ["p2: word 2–10"] * 9 + ["p3: word 11–50"] * 2
+    assert labels[12:] == ["p1: word 1", "p2: word 2–10"]
+    every = list(D.group_labels(w, "position").cat.categories)
+    assert every == ["p1: word 1", "p2: word 2–10", "p3: word 11–50", "p4: word 51–200", "p5: word 201–1000",
+                     "p6: word 1001+"]
 
 
 def test_top_words_ranked_by_count_then_alphabetically(monkeypatch):

@@ -138,8 +138,10 @@ def test_sweep_and_figures():
     assert "&lt;script&gt;" in points.text[0] and "<script>" not in points.text[0]
     assert points.y[0] == pytest.approx(1.0)  # log 2 nats = 1 bit
     assert "&lt;b&gt;A&lt;/b&gt;" in fig.layout.xaxis.title.text
+    assert [row[0] for row in points.customdata] == [1, 2]  # "prompt 1" is the first, as the page's selector counts
     sweep_fig = threshold_sweep_figure(table, 0.5, ("A", "B"), "nats")
     assert len(sweep_fig.data) == 4
+    assert "(prompt 1)" in threshold_sweep_figure(table, 0.5, ("A", "B"), "nats", prompt_id=0).layout.title.text
     clusters = {m: clusters_of(samples, embedding_labels(samples, embeddings, 0.25), 1, m)[0] for m in ("a", "b")}
     assert len(cluster_bars(clusters, ("A", "B")).data) == 2
     assert hover_text("x" * 1000).count("<br>") <= 6

@@ -104,7 +104,7 @@ def test_tooltip_has_piece_probability_logprob_entropy_rank_and_topk_in_units():
     cells = heatmap.token_cells(text, tokens, "surprisal", "bits", "A")
     body = heatmap.render(text, cells, heatmap.scale_for("surprisal", "bits"))
     tip = read(body).tips[0]
-    assert tip.startswith("A · token 0 “a”")
+    assert tip.startswith("A · token 1 “a”")  # counted from 1 for the reader (position 0 in the table)
     assert "probability 0.250" in tip and "logprob -2 bits" in tip and "surprisal 2 bits" in tip
     assert f"entropy {BITS_PER_NAT:.3g} bits" in tip and "rank 3" in tip
     assert "top-2 predictions" in tip and "“<b>x”" in tip and "“↵␣y”" in tip and "0.607" in tip  # exp(-0.5)

@@ -41,6 +41,8 @@ def test_word_trace(units):
     # Hover names the word, escaped (plotly renders a subset of HTML in hover labels).
     assert fig.data[0].customdata[0] == "&lt;img src=x onerror=alert(1)&gt;"
     assert "%{customdata}" in fig.data[0].hovertemplate and units in fig.data[0].hovertemplate
+    # Words counted from 1 on the axis and in the hover ("word %{x}"), as the reader counts.
+    assert list(fig.data[0].x[:2]) == [1, 2] and fig.data[0].x[-1] == 10 and "(word %{x})" in fig.data[0].hovertemplate
 
 
 def test_word_trace_rolling_and_entropy():
@@ -70,6 +72,7 @@ def test_same_vocab_trace():
     assert [t.name for t in fig.data] == ["KL(A‖B)", "KL(B‖A)", "JS", "top-k overlap"]
     np.testing.assert_allclose(fig.data[0].y, np.array([0.1, 0.2, 0.3]) * BITS_PER_NAT)
     assert fig.data[0].customdata[0] == "&lt;s" and fig.layout.yaxis.title.text == "divergence (bits)"
+    assert list(fig.data[0].x) == [1, 2, 3] and "(token %{x})" in fig.data[0].hovertemplate  # token 1 is the first
 
 
 @pytest.mark.parametrize("metric", ["surprisal", "entropy"])

@@ -22,6 +22,18 @@ def press(at, prompts: str = PROMPTS):
     return at.run()
 
 
+def plotly_array(value):
+    """An array from a figure's JSON: plotly writes numeric arrays as base64 ({"dtype", "bdata", "shape"})."""
+    import base64
+
+    import numpy as np
+
+    if not isinstance(value, dict):
+        return np.asarray(value)
+    shape = [int(n) for n in str(value.get("shape", "-1")).split(",")]
+    return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).reshape(shape)
+
+
 def per_prompt_table(at):
     return next(d.value for d in at.dataframe if "prompt" in d.value.columns)
 
@@ -38,10 +50,13 @@ def test_one_button_gives_table_scatter_and_clusters(app):
     for metric in ("discrete_semantic_entropy", "n_clusters", "vendi_embedding"):
         assert {f"{metric}_a", f"{metric}_b", f"{metric}_diff"} <= set(table.columns)
     assert (table["n_clusters_a"] >= 1).all() and (table["n_clusters_b"] <= 4).all()
+    # Prompts counted from 1 wherever the page names them: the table's "#", the picker, the scatter's hover.
+    assert table["prompt_id"].tolist() == [1, 2]
+    assert at.selectbox(key="unc_detail").format_func(0).startswith("1: What is 1 + 2?")
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     scatter = next(c for c in charts if "one point per prompt" in c["layout"]["title"]["text"])
     points = scatter["data"][1]
-    assert len(points["x"]) == 2
+    assert len(points["x"]) == 2 and plotly_array(points["customdata"]).ravel().tolist() == [1, 2]
     assert any("&lt;b&gt;fruit&lt;/b&gt;" in text for text in points["text"])  # hover shows the prompt, escaped
     heatmaps = [h.value for h in at.get("html") if "unc-map-" in h.value]
     assert heatmaps and all("<b>fruit" not in h for h in heatmaps)

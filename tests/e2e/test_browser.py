@@ -92,7 +92,7 @@ def test_score_hover_download_and_hostile_text(server, page):
     assert tooltip(cell) is None
     hover(cell)
     text = wait_tooltip(cell)
-    for needed in ("token 2", "probability", "logprob", "nats", "entropy", "rank", "top-5 predictions"):
+    for needed in ("token 3", "probability", "logprob", "nats", "entropy", "rank", "top-5 predictions"):
         assert needed in text, (needed, text)
     shot(page, "e2e_03_tooltip")
 
