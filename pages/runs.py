@@ -5,7 +5,8 @@ import streamlit as st
 from backend.errors import user_message
 from backend.run_store import RunStore
 from ui.state import ShownResult, current_result, set_result
-from ui.tables import readable_time, runs_display
+from ui.markdown import literal
+from ui.tables import readable_time, run_title, runs_display
 from ui.views import render_result
 from ui.router import use_router
 
@@ -16,28 +17,31 @@ st.caption("Every press of **Score** saves a run: the texts, both models, the se
            "Reloading draws the same views from the saved tables, without loading a model.")
 
 
-def _reload(run_id: str) -> None:
+def _reload(run_id: str, title: str) -> None:
+    """Show a saved run; title (its name or time, ui.tables.run_title) names it in the messages."""
+    shown_title = f"“{literal(title)}”"  # a name is user text: shown as typed, never as markdown
     try:
         pair, meta = RunStore().load(run_id)
     except Exception as error:  # noqa: BLE001 - RunNotFound, a damaged file
-        st.session_state["_runs_message"] = ("error", f"Could not reload run {run_id}: {user_message(error)}")
+        st.session_state["_runs_message"] = ("error", f"Could not reload run {shown_title}: {user_message(error)}")
         return
     settings = meta.get("settings") or {}
     set_result(ShownResult(pair=pair, model_a=meta.get("model_a", ""), model_b=meta.get("model_b", ""),
                            settings=settings, errors=dict(settings.get("failed") or {}), run_id=run_id))
     st.session_state["_runs_shown"] = run_id
-    st.session_state["_runs_message"] = ("success", f"Reloaded run {run_id}.")
+    st.session_state["_runs_message"] = ("success", f"Reloaded run {shown_title}.")
 
 
-def _delete(run_id: str) -> None:
+def _delete(run_id: str, title: str) -> None:
+    shown_title = f"“{literal(title)}”"
     try:
         RunStore().delete(run_id)
     except Exception as error:  # noqa: BLE001
-        st.session_state["_runs_message"] = ("error", f"Could not delete run {run_id}: {user_message(error)}")
+        st.session_state["_runs_message"] = ("error", f"Could not delete run {shown_title}: {user_message(error)}")
         return
     if st.session_state.get("_runs_shown") == run_id:
         st.session_state.pop("_runs_shown")
-    st.session_state["_runs_message"] = ("success", f"Deleted run {run_id}.")
+    st.session_state["_runs_message"] = ("success", f"Deleted run {shown_title}.")
 
 
 def _import_corpus(folder: str) -> None:
@@ -49,10 +53,13 @@ def _import_corpus(folder: str) -> None:
     try:
         run_id = import_corpus_run(folder.strip())
     except Exception as error:  # noqa: BLE001 - not a folder, incomplete, damaged
-        st.session_state["_runs_message"] = ("error", f"Could not open {folder}: {user_message(error)}")
+        st.session_state["_runs_message"] = ("error", f"Could not open {literal(folder)}: {user_message(error)}")
         return
-    _reload(run_id)
-    st.session_state["_runs_message"] = ("success", f"Opened {folder} as run {run_id}.")
+    runs = RunStore().list()
+    row = runs[runs["id"] == run_id]
+    title = run_title(row["name"].iloc[0], row["created"].iloc[0]) if len(row) else run_id
+    _reload(run_id, title)
+    st.session_state["_runs_message"] = ("success", f"Opened {literal(folder.strip())} as run “{literal(title)}”.")
 
 
 with st.expander("Open a corpus scored with `python -m backend score --engine ray`", icon=":material/folder_open:"):
@@ -64,20 +71,26 @@ if message:
     getattr(st, message[0])(message[1])
 
 runs = RunStore().list()
+# An empty catalog comes back without columns: only a listing with rows has titles.
+titles = {} if runs.empty else {i: run_title(n, c) for i, c, n in zip(runs["id"], runs["created"], runs["name"])}
 if runs.empty:
     st.info("No runs yet. Score a text on the Token view and it appears here.")
 else:
-    st.dataframe(runs_display(runs), hide_index=True, width="stretch")
+    st.dataframe(runs_display(runs), hide_index=True, width="stretch",
+                 column_config={"name": st.column_config.TextColumn(width="medium"),
+                                "scored by": st.column_config.TextColumn(help="models that gave results in the run")})
     names = {i: f"{readable_time(c)} · {n}" for i, c, n in zip(runs["id"], runs["created"], runs["name"])}
     run_id = st.selectbox("Run", list(names), format_func=names.get, key="run_choice")
     c1, c2, _ = st.columns([1, 1, 4])
-    c1.button("Reload", key="run_reload", on_click=_reload, args=(run_id,), type="primary",
+    c1.button("Reload", key="run_reload", on_click=_reload, args=(run_id, titles[run_id]), type="primary",
               icon=":material/restore:", width="stretch")
-    c2.button("Delete", key="run_delete", on_click=_delete, args=(run_id,), icon=":material/delete:", width="stretch")
+    c2.button("Delete", key="run_delete", on_click=_delete, args=(run_id, titles[run_id]), icon=":material/delete:",
+              width="stretch")
 
 shown = current_result()
 if shown is not None and shown.run_id is not None and shown.run_id == st.session_state.get("_runs_shown"):
     st.divider()
-    st.subheader(f"Run {shown.run_id}")
+    title = titles.get(shown.run_id, shown.run_id)
+    st.subheader(f"Run “{literal(title)}”")
     st.page_link("pages/token_view.py", label="Open it in the token view", icon=":material/compare_arrows:")
     render_result(shown, "runs")

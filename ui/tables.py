@@ -41,20 +41,39 @@ def readable_spec(spec: str) -> str:
     return unquote(str(spec))
 
 
-def readable_settings(settings: str) -> str:
-    """A run's settings (JSON in the catalog) in a few words; the raw text when it is not JSON."""
+def _settings_dict(settings: str) -> dict | None:
+    """A run's settings as stored in the catalog (JSON text); None when they are not a JSON object."""
     try:
         values = json.loads(settings) if settings else {}
     except (TypeError, ValueError):
-        return str(settings)
-    if not isinstance(values, dict):
+        return None
+    return values if isinstance(values, dict) else None
+
+
+def readable_settings(settings: str) -> str:
+    """A run's settings (JSON in the catalog) in a few words; the raw text when it is not JSON."""
+    values = _settings_dict(settings)
+    if values is None:
         return str(settings)
     parts = [f"top-k {values['top_k']}"] if values.get("top_k") is not None else []
     parts.append(f"window {values['window']:,} tokens" if values.get("window") else "window: the model's own")
-    failed = sorted(values.get("failed") or {})
-    if failed:
-        parts.append(" and ".join(side.upper() for side in failed) + " failed")
     return " · ".join(parts)
+
+
+def scored_by(settings: str) -> str:
+    """Which models gave results in a run, in a few words: "A and B", or "A only: B failed"."""
+    failed = sorted(side for side in ((_settings_dict(settings) or {}).get("failed") or {}) if side in ("a", "b"))
+    if not failed:
+        return "A and B"
+    if len(failed) == 2:  # not saved by the app (nothing to save), but a catalog may hold one
+        return "none: A and B failed"
+    other = "b" if failed[0] == "a" else "a"
+    return f"{other.upper()} only: {failed[0].upper()} failed"
+
+
+def run_title(name: str, created: str) -> str:
+    """How messages name a run: its name, or its time when it has none (the id means nothing to a reader)."""
+    return str(name).strip() if name and str(name).strip() else readable_time(created)
 
 
 def readable_time(created: str) -> str:
@@ -68,6 +87,8 @@ def runs_display(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "name": runs["name"],
+            # Near the left, short: a failed model must be seen without scrolling the table sideways.
+            "scored by": runs["settings"].map(scored_by),
             "created": runs["created"].map(readable_time),
             "model A": runs["model_a"].map(readable_spec),
             "model B": runs["model_b"].map(readable_spec),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from app_helpers import maps, score
 
+from ui.markdown import literal
+
 
 def test_no_runs_yet(app):
     at = app.run()
@@ -32,12 +34,15 @@ def test_reload_without_a_model_and_delete(app, monkeypatch):
     at.selectbox(key="run_choice").set_value(oldest).run()
     at.button(key="run_reload").click().run()
     assert not at.exception
-    assert any("Reloaded run" in s.value for s in at.success)
+    # The message names the run as the listing does (its name, shown literally), not by its id.
+    name = literal(listing.loc[listing["id"] == oldest, "name"].item())
+    assert any(s.value == f"Reloaded run “{name}”." for s in at.success), [s.value for s in at.success]
     assert at.session_state["result"].run_id == oldest
+    assert any(h.value == f"Run “{name}”" for h in at.subheader)
     assert maps(at) == scored  # the same views as when it was scored
     assert len(at.dataframe[1].value) == 2  # its summary: one row per model
     at.button(key="run_delete").click().run()
-    assert any("Deleted run" in s.value for s in at.success)
+    assert any(s.value == f"Deleted run “{name}”." for s in at.success)
     assert list(at.dataframe[0].value["id"]) == [i for i in listing["id"] if i != oldest]
     assert len(maps(at)) == 0  # the deleted run is no longer drawn here
 
@@ -64,3 +69,16 @@ def test_listing_shows_specs_and_settings_as_people_write_them(app):
     assert row["settings"].startswith("top-k 5 · window") and "{" not in row["settings"]
     assert row["created"].endswith(" UTC") and "T" not in row["created"].removesuffix(" UTC")
     assert at.selectbox(key="run_choice").format_func(row["id"]).startswith(row["created"] + " · ")
+
+
+def test_a_failed_model_is_seen_near_the_left_of_the_listing(app, tmp_path):
+    """A run where one model failed says so in a short column beside its name, not at the end of 'settings'."""
+    at = app
+    at.session_state["model_a"] = str(tmp_path / "no-such-model")
+    at = score(at.run(), "Only model B can read this.")
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception, at.exception
+    listing = at.dataframe[0].value
+    assert list(listing.columns).index("scored by") == 1  # right after the name
+    assert listing["scored by"].tolist() == ["B only: A failed"]
+    assert "failed" not in listing["settings"].iloc[0]  # said once, where it is seen

@@ -28,3 +28,14 @@ def test_times_read_the_same_in_the_table_and_the_pickers():
 
     assert readable_time("2026-11-23T16:46:40+00:00") == "2026-11-23 16:46:40 UTC"
     assert readable_time("2026-11-23T16:46:40") == "2026-11-23 16:46:40"  # no zone given: none claimed
+
+
+def test_scored_by_and_run_titles():
+    from ui.tables import run_title, scored_by
+
+    assert scored_by('{"top_k": 5}') == "A and B"
+    assert scored_by('{"failed": {"b": "gemma: no memory"}}') == "A only: B failed"
+    assert scored_by('{"failed": {"a": "x", "same_vocab": "y"}}') == "B only: A failed"
+    assert scored_by("not json") == "A and B"
+    assert run_title("300 paragraphs", "2026-11-23T16:46:40+00:00") == "300 paragraphs"
+    assert run_title("  ", "2026-11-23T16:46:40+00:00") == "2026-11-23 16:46:40 UTC"  # unnamed: its time
