@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     score.add_argument("--window", type=int, default=None)
     score.add_argument("--stride", type=int, default=None)
     score.add_argument("--compile-head", default="auto", choices=["auto", "on", "off"],
-                       help="torch.compile the head statistics (same numbers; auto: on with a GPU). On a CPU, 'on' "
+                       help="torch.compile the head statistics (same numbers; auto: on with a GPU for 100k tokens or more). On a CPU, 'on' "
                             "pays a compile of about half a minute once and then scores faster (bench/README.md)")
     engine = score.add_argument_group("engine")
     engine.add_argument("--engine", default="local", choices=["local", "ray"], help="ray: --input may be a folder (and .parquet), --out is a folder")

@@ -8,7 +8,7 @@
 
 (a) plain: full forward, float32 log_softmax over the whole vocabulary, gather, entropy, rank.
 (b) duet: backend.scoring's path (hidden states, then the chunked float32 head statistics; compiled
-    with torch.compile on a GPU, as the product does; --compile-head both adds a row with the other head).
+    with torch.compile on a GPU, as the product does for corpora; --compile-head both adds a row with the other head).
 (c) minicons IncrementalLMScorer.compute_stats on the same token ids (if minicons is installed).
 Agreement of (b) with (a) is checked on every token: max |Δ logprob|, max |Δ entropy|, and rank
 equality where the target's logit is not within 1e-3 of another's.
@@ -165,7 +165,7 @@ def main() -> None:
     parser.add_argument("--no-minicons", action="store_true")
     parser.add_argument("--find-max-batch", action="store_true")
     parser.add_argument("--compile-head", choices=["auto", "on", "off", "both"], default="auto",
-                        help="Duet's head statistics compiled (backend/compiled_head.py); auto: as the product does "
+                        help="Duet's head statistics compiled (backend/compiled_head.py); auto: as the product does for corpora "
                              "(on with a GPU); both: one row each, duet (product default) and duet_other")
     args = parser.parse_args()
     dtype = args.dtype or ("bfloat16" if args.device.startswith("cuda") else "float32")
