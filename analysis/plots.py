@@ -47,14 +47,20 @@ def word_trace(
     window: int = 1,
     labels: tuple[str, str] = ("A", "B"),
     title: str | None = None,
+    sides: tuple[str, ...] = ("a", "b"),
 ) -> go.Figure:
     """Surprisal or entropy along one text's words for A and B (top) and A − B (bottom).
 
     words: the word table rows of one text. metric "surprisal" (= -logprob) or "entropy".
     The difference is A − B of the same metric: below zero, A was less surprised / less unsure.
+    sides: the models that have results. With one (the other failed), only its line is drawn:
+    no empty legend entry for the other, and no A − B panel, which would be empty.
     """
     if metric not in ("surprisal", "entropy"):
         raise ValueError(f"unknown metric {metric!r}: use 'surprisal' or 'entropy'")
+    sides = tuple(s for s in ("a", "b") if s in sides)
+    if not sides:
+        raise ValueError("word_trace needs at least one of the sides 'a' and 'b'")
     words = words.sort_values("word_index")
     x = np.arange(1, len(words) + 1)  # word 1 is the first, as the reader counts (word_index stays 0-based)
     hover = _hover_words(words["word"])
@@ -64,13 +70,17 @@ def word_trace(
         a, b = words["entropy_a"].to_numpy(float), words["entropy_b"].to_numpy(float)
     a, b = to_display_units(a, units), to_display_units(b, units)
     diff = a - b
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06)
+    both = len(sides) == 2
+    if both:
+        fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06)
+    else:
+        fig = make_subplots(rows=1, cols=1)
     smooth = f" (rolling mean of {window} words)" if window > 1 else ""
-    for values, name, colour, row in (
-        (a, labels[0], COLOUR_A, 1),
-        (b, labels[1], COLOUR_B, 1),
-        (diff, f"{labels[0]} − {labels[1]}", COLOUR_DIFF, 2),
-    ):
+    per_side = {"a": (a, labels[0], COLOUR_A, 1), "b": (b, labels[1], COLOUR_B, 1)}
+    lines = [per_side[s] for s in sides]
+    if both:
+        lines.append((diff, f"{labels[0]} − {labels[1]}", COLOUR_DIFF, 2))
+    for values, name, colour, row in lines:
         fig.add_trace(
             go.Scatter(
                 x=x, y=rolling(values, window), customdata=np.array(hover, dtype=object), name=html.escape(name),
@@ -79,23 +89,26 @@ def word_trace(
             ),
             row=row, col=1,
         )
-    fig.add_hline(y=0, line=dict(color="#adb5bd", width=1), row=2, col=1)
-    # Elsewhere (heatmap, Differences) "A − B" is of log-probabilities, positive where A did better;
-    # here it is of surprisal or entropy, so the sign reads the other way: say which way is which.
-    for y, anchor, text in zip((1, 0), ("top", "bottom"), TRACE_SIGNS[metric]):
-        fig.add_annotation(xref="x2 domain", yref="y2 domain", x=1, y=y, xanchor="right", yanchor=anchor,
-                           text=text, showarrow=False, font=dict(size=11, color="#6c757d"),
-                           bgcolor="rgba(255,255,255,0.8)")  # readable over the line it may cross
+    if both:
+        fig.add_hline(y=0, line=dict(color="#adb5bd", width=1), row=2, col=1)
+        # Elsewhere (heatmap, Differences) "A − B" is of log-probabilities, positive where A did better;
+        # here it is of surprisal or entropy, so the sign reads the other way: say which way is which.
+        for y, anchor, text in zip((1, 0), ("top", "bottom"), TRACE_SIGNS[metric]):
+            fig.add_annotation(xref="x2 domain", yref="y2 domain", x=1, y=y, xanchor="right", yanchor=anchor,
+                               text=text, showarrow=False, font=dict(size=11, color="#6c757d"),
+                               bgcolor="rgba(255,255,255,0.8)")  # readable over the line it may cross
+    only = "" if both else f" · {sides[0].upper()} only ({'B' if sides == ('a',) else 'A'} failed)"
     fig.update_layout(
         template=TEMPLATE,
-        title=title or f"{metric.capitalize()} along the text{smooth}",
+        title=title or f"{metric.capitalize()} along the text{smooth}{only}",
         height=420, margin=dict(l=60, r=20, t=60, b=40),
         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
         hovermode="closest",
     )
     fig.update_yaxes(title_text=f"{metric} ({units})", row=1, col=1)
-    fig.update_yaxes(title_text=f"A − B ({units})", row=2, col=1)
-    fig.update_xaxes(title_text="word", row=2, col=1)
+    if both:
+        fig.update_yaxes(title_text=f"A − B ({units})", row=2, col=1)
+    fig.update_xaxes(title_text="word", row=2 if both else 1, col=1)
     return fig
 
 

@@ -11,11 +11,16 @@ from analysis.schema import to_display_units
 
 
 def summary_display(summary: pd.DataFrame, texts: list[str], labels: tuple[str, str], units: str) -> pd.DataFrame:
-    """The per text and model summary (schema.SUMMARY_COLUMNS) with display units and readable headers."""
+    """The per text and model summary (schema.SUMMARY_COLUMNS) with display units and readable headers.
+
+    "words won" compares the two models; with one model in the summary (the other failed) there is no
+    comparison, so the column is left out rather than showing "0 of 0".
+    """
     frame = summary.sort_values(["text_id", "model"]).reset_index(drop=True)
+    compared = frame["model"].nunique() >= 2
     names = {"a": f"A · {labels[0]}", "b": f"B · {labels[1]}"}
     snippet = {i: " ".join(t.split())[:24] + ("…" if len(" ".join(t.split())) > 24 else "") for i, t in enumerate(texts)}
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "text": [f"{i + 1}: {snippet.get(i, '')}" for i in frame["text_id"]],
             "model": [names.get(m, m) for m in frame["model"]],
@@ -27,9 +32,11 @@ def summary_display(summary: pd.DataFrame, texts: list[str], labels: tuple[str, 
             # In percent with a fixed format: Streamlit's "percent" format drops trailing zeros, so
             # 40% sat above 36.67% in the same column.
             "top-1 (%)": frame["top1_share"] * 100,
-            "words won": [f"{w} of {n}" for w, n in zip(frame["words_won"], frame["n_words"])],
+            # No word scored by both (e.g. a one-word text with no start token): nothing won or lost.
+            "words won": [f"{w} of {n}" if n else "–" for w, n in zip(frame["words_won"], frame["n_words"])],
         }
     )
+    return table if compared else table.drop(columns="words won")
 
 
 def text_choices(texts: list[str]) -> dict[int, str]:

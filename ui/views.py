@@ -17,8 +17,15 @@ from ui.tables import summary_display, text_choices
 LEVELS = {"tokens": "Tokens (each model's own)", "words": "Words (shared by both)"}
 
 
+def _scored_sides(shown: ShownResult) -> tuple[str, ...]:
+    """The models with results in this run: both, or the one left when the other failed."""
+    present = set(shown.pair.tokens["model"].unique())
+    return tuple(side for side in ("a", "b") if side in present)
+
+
 def _colourings(shown: ShownResult) -> list[str]:
-    options = ["surprisal", "entropy", "rank", "delta"]
+    # A − B needs both models: with one failed it would be a map of "not scored by both".
+    options = ["surprisal", "entropy", "rank"] + (["delta"] if len(_scored_sides(shown)) == 2 else [])
     if shown.same_vocab is not None and len(shown.same_vocab):
         options += list(heatmap.SAME_VOCAB_COLOURINGS)
     return options
@@ -95,6 +102,12 @@ def render_result(shown: ShownResult, prefix: str) -> None:
             )
 
     st.subheader("Summary")
+    sides = _scored_sides(shown)
+    if len(sides) == 1:
+        scored, missing = sides[0].upper(), "B" if sides == ("a",) else "A"
+        st.info(f"Only model {scored} scored: model {missing} failed (see above), so these numbers are "
+                f"{scored}'s alone and nothing compares the two (no words won, no A − B).",
+                icon=":material/info:")
     st.dataframe(
         summary_display(pair.summary, texts, labels, unit), hide_index=True, width="stretch",
         column_config={
@@ -105,8 +118,8 @@ def render_result(shown: ShownResult, prefix: str) -> None:
             f"entropy ({unit})": st.column_config.NumberColumn(format="%.3f", help="Mean over the model's tokens"),
         },
     )
-    st.caption("Bits per byte compares models with different tokenisers fairly; per-token numbers do not. "
-               "Words won: words where that model gave the higher probability.")
+    st.caption("Bits per byte compares models with different tokenisers fairly; per-token numbers do not."
+               + (" Words won: words where that model gave the higher probability." if len(sides) == 2 else ""))
 
     text_words = pair.words[pair.words["text_id"] == text_id]
     text_tokens = pair.tokens[pair.tokens["text_id"] == text_id]
@@ -120,7 +133,7 @@ def render_result(shown: ShownResult, prefix: str) -> None:
         window = st.slider("Rolling mean over words", 1, 50, 1, key=f"{prefix}_window",
                            help="Smooths the lines; 1 shows every word.")
         for metric in ("surprisal", "entropy"):
-            fig = plots.word_trace(text_words, metric, unit, window, labels)
+            fig = plots.word_trace(text_words, metric, unit, window, labels, sides=sides)
             st.plotly_chart(fig, key=f"{prefix}_trace_{metric}", config={"displaylogo": False})
             downloads.figure_buttons(fig, f"duet-{metric}-trace-text{text_id + 1}", f"{prefix}_dl_trace_{metric}")
     with tabs["Distributions"]:

@@ -84,3 +84,15 @@ def test_word_trace_says_which_way_the_difference_reads(metric):
         assert "B predicted the word better" in notes["top"] and "A predicted the word better" in notes["bottom"]
     else:
         assert "A was less sure" in notes["top"] and "B was less sure" in notes["bottom"]
+
+
+def test_word_trace_of_one_model_draws_only_its_line():
+    """The other model failed: no empty legend entry for it, no A − B panel, and the title says so."""
+    words = words_table().assign(logprob_a=np.nan, entropy_a=np.nan, delta=np.nan)
+    fig = plots.word_trace(words, "surprisal", "nats", labels=("SmolLM", "Gemma"), sides=("b",))
+    assert [t.name for t in fig.data] == ["Gemma"]
+    assert "B only (A failed)" in fig.layout.title.text
+    assert "yaxis2" not in fig.layout and not fig.layout.annotations
+    assert fig.layout.xaxis.title.text == "word"
+    with pytest.raises(ValueError):
+        plots.word_trace(words, "surprisal", "nats", sides=())

@@ -39,3 +39,11 @@ def test_scored_by_and_run_titles():
     assert scored_by("not json") == "A and B"
     assert run_title("300 paragraphs", "2026-11-23T16:46:40+00:00") == "300 paragraphs"
     assert run_title("  ", "2026-11-23T16:46:40+00:00") == "2026-11-23 16:46:40 UTC"  # unnamed: its time
+
+
+def test_words_won_needs_both_models():
+    """With one model left (the other failed) there is no comparison: no "0 of 0" column."""
+    one = summary([0.4]).assign(model="b", words_won=0, n_words=0)
+    assert "words won" not in summary_display(one, ["some text"], ("A", "B"), "nats").columns
+    both = summary([0.4, 0.5]).assign(n_words=[28, 0])
+    assert summary_display(both, ["some text"], ("A", "B"), "nats")["words won"].tolist() == ["16 of 28", "–"]

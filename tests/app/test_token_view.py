@@ -104,6 +104,28 @@ def test_model_that_fails_to_load_shows_why_and_the_other_still_shows(app, tmp_p
     assert len(at.dataframe[0].value) == 1
 
 
+def test_one_failed_model_shows_only_the_other_and_no_misleading_zeros(app, tmp_path):
+    """No "0 of 0" words won, no empty legend entry or A − B panel for the model that failed: it is said instead."""
+    import json
+
+    at = score(app.run(), "First both models read this.")
+    at.radio(key="tv_colour").set_value("delta").run()  # a view that needs both models, picked before
+    at.sidebar.text_input(key="_path_a").set_value(str(tmp_path / "no-such-model"))
+    at = score(at.run(), "Only model B can read this.")
+    assert not at.exception, at.exception
+    summary = at.dataframe[0].value
+    assert "words won" not in summary.columns and "0 of 0" not in summary.to_string()
+    assert any("Only model B scored: model A failed" in i.value for i in at.info)
+    assert "delta" not in at.radio(key="tv_colour").options  # A − B is not offered with one model
+    label_a, label_b = at.session_state["result"].labels
+    traces = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    traces = [t for t in traces if "along the text" in t["layout"]["title"]["text"]]
+    assert len(traces) == 2
+    for trace in traces:
+        assert [d["name"] for d in trace["data"]] == [label_b]  # B's line only: no empty entry for A, no A − B
+        assert "B only (A failed)" in trace["layout"]["title"]["text"] and "yaxis2" not in trace["layout"]
+
+
 def test_both_models_failing_keeps_earlier_results(app, tmp_path):
     at = score(app.run(), "First a good run.")
     before = maps(at)
