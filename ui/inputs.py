@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from pathlib import Path
 
 import streamlit as st
 
 from backend.errors import user_message
 from backend.inputs import SPLITS, TABLE_SUFFIXES, InputError, read_texts, table_columns
+from ui.markdown import literal
 from ui.samples import SAMPLES
 
 UPLOAD_TYPES = ["txt", "md", "csv", "jsonl"]
@@ -70,8 +72,18 @@ def _uploaded() -> tuple[list[str], list[str]]:
     )
     texts: list[str] = []
     errors: list[str] = []
+    seen: dict[str, str] = {}  # content hash -> name of the first file with that content
     for i, file in enumerate(files or []):
         upload = Upload(file.name, file.getvalue())
+        # The uploader lists a file added twice twice (it cannot drop one entry): read it once, by content,
+        # so its texts are not scored twice, and say why the second entry gives nothing.
+        digest = hashlib.sha256(upload.data).hexdigest()
+        if digest in seen:
+            first = seen[digest]
+            same = "" if first == file.name else f" (same content as {literal(first)})"
+            st.caption(f"{literal(file.name)}: already added{same}, read once.")
+            continue
+        seen[digest] = file.name
         suffix = Path(file.name).suffix.lower()
         column = None
         split = "none"
@@ -91,7 +103,7 @@ def _uploaded() -> tuple[list[str], list[str]]:
                                  key=f"split_{i}_{file.name}")
             found = texts_from_upload(upload, split, column, upload_limit_mb())
             texts.extend(found)
-            st.caption(f"{file.name}: {len(found)} text{'s' if len(found) != 1 else ''}, "
+            st.caption(f"{literal(file.name)}: {len(found)} text{'s' if len(found) != 1 else ''}, "
                        f"{sum(len(t) for t in found):,} characters")
         except Exception as error:  # noqa: BLE001 - InputError and parser errors, one line each
             errors.append(user_message(error) if isinstance(error, InputError) else f"{file.name}: {user_message(error)}")

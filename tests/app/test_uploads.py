@@ -58,3 +58,23 @@ def test_csv_whose_column_holds_no_text(app):
     at = upload_mode(app.run())
     at.file_uploader(key="uploads").set_value(("blank.csv", b"text,n\n,1\n   ,2\n", "text/csv")).run()
     assert any("blank.csv contains no text" in e.value for e in at.error)
+
+
+def test_a_file_added_twice_is_read_once(app):
+    """The uploader lists a file added again twice: its texts are read (and scored) once, with a note."""
+    from ui.markdown import literal
+
+    at = upload_mode(app.run())
+    at.file_uploader(key="uploads").set_value([
+        ("notes.txt", b"First note.", "text/plain"),
+        ("other.txt", b"Another text.", "text/plain"),
+        ("notes.txt", b"First note.", "text/plain"),
+        ("copy of notes.txt", b"First note.", "text/plain"),
+    ]).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    captions = [c.value for c in at.caption]
+    assert f"{literal('notes.txt')}: already added, read once." in captions
+    assert f"{literal('copy of notes.txt')}: already added (same content as {literal('notes.txt')}), read once." in captions
+    at.button(key="score").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state["result"].pair.texts == ["First note.", "Another text."]
