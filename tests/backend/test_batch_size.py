@@ -9,8 +9,6 @@ import torch
 import backend.scoring as scoring
 from backend.batch_size import fit_batch_tokens
 from backend.head_stats import Head, chunk_size
-from backend.loading import load_model
-from backend.specs import ModelSpec
 from backend.windows import plan_rows
 from tiny_models import CORPUS
 
@@ -36,11 +34,6 @@ class FakeProbe:
         return 1_000 * self.tokens, 200_000
 
     tokens = 0
-
-
-@pytest.fixture(scope="module")
-def model_a(tiny_a):
-    return load_model(ModelSpec(str(tiny_a)))
 
 
 def test_rest_of_the_call_is_replanned_after_the_first_batch(model_a, monkeypatch):

@@ -19,16 +19,6 @@ TOL = 1e-4  # nats, float32
 LENGTHS = [int(n) for n in np.random.default_rng(0).lognormal(3.8, 0.5, 400).clip(3, 300)]
 
 
-@pytest.fixture(scope="module")
-def model_a(tiny_a):
-    return load_model(ModelSpec(str(tiny_a)))
-
-
-@pytest.fixture(scope="module")
-def model_b(tiny_b):
-    return load_model(ModelSpec(str(tiny_b)))
-
-
 @pytest.mark.parametrize("budget", [1, 300, 4096, 10**6])
 def test_plan_puts_every_row_once_within_width_and_budget(budget):
     batches = pack_batches(LENGTHS, budget)

@@ -11,7 +11,6 @@ import torch
 
 from backend.head_stats import Head, chunk_size, position_stats
 from backend.inputs import InputError
-from backend.loading import load_model
 from backend.sampling import (
     REFERENCE_SAMPLE_ID,
     SAMPLE_COLUMNS,
@@ -23,19 +22,8 @@ from backend.sampling import (
     sample_prompts,
 )
 from backend.scoring import forward_hidden
-from backend.specs import ModelSpec
 
 PROMPTS = ["The quick brown fox", "1 + 2 =", "Alice: How are you?\nBob:"]  # different lengths: left padding
-
-
-@pytest.fixture(scope="module")
-def model_a(tiny_a):
-    return load_model(ModelSpec(str(tiny_a)))
-
-
-@pytest.fixture(scope="module")
-def model_b(tiny_b):
-    return load_model(ModelSpec(str(tiny_b)))
 
 
 def teacher_forced(loaded, prompt_ids: list[int], sample_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:

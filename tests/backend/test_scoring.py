@@ -7,22 +7,10 @@ import pandas as pd
 import pytest
 import torch
 
-from backend.loading import load_model
 from backend.scoring import ScoreSettings, score_texts
-from backend.specs import ModelSpec
 from tiny_models import CORPUS
 
 TOL = 1e-4  # nats, float32
-
-
-@pytest.fixture(scope="module")
-def model_a(tiny_a):
-    return load_model(ModelSpec(str(tiny_a)))
-
-
-@pytest.fixture(scope="module")
-def model_b(tiny_b):
-    return load_model(ModelSpec(str(tiny_b)))
 
 
 def reference(loaded, text: str, k: int = 5) -> dict:
