@@ -103,6 +103,7 @@ def word_trace(
         title=title or f"{metric.capitalize()} along the text{smooth}{only}",
         height=420, margin=dict(l=60, r=20, t=60, b=40),
         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        showlegend=True,  # plotly hides a legend of one line: it should still name the model that scored
         hovermode="closest",
     )
     fig.update_yaxes(title_text=f"{metric} ({units})", row=1, col=1)

@@ -90,7 +90,7 @@ def test_word_trace_of_one_model_draws_only_its_line():
     """The other model failed: no empty legend entry for it, no A − B panel, and the title says so."""
     words = words_table().assign(logprob_a=np.nan, entropy_a=np.nan, delta=np.nan)
     fig = plots.word_trace(words, "surprisal", "nats", labels=("SmolLM", "Gemma"), sides=("b",))
-    assert [t.name for t in fig.data] == ["Gemma"]
+    assert [t.name for t in fig.data] == ["Gemma"] and fig.layout.showlegend  # its one line is still named
     assert "B only (A failed)" in fig.layout.title.text
     assert "yaxis2" not in fig.layout and not fig.layout.annotations
     assert fig.layout.xaxis.title.text == "word"
