@@ -49,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     score.add_argument("--window", type=int, default=None)
     score.add_argument("--stride", type=int, default=None)
     score.add_argument("--compile-head", default="auto", choices=["auto", "on", "off"],
-                       help="torch.compile the head statistics (same numbers; auto: on with a GPU for 100k tokens or more). On a CPU, 'on' "
-                            "pays a compile of about half a minute once and then scores faster (bench/README.md)")
+                       help="torch.compile the head statistics: same numbers, faster after a compile of up to half a "
+                            "minute once per process (bench/README.md); auto: on for 100k tokens or more")
     engine = score.add_argument_group("engine")
     engine.add_argument("--engine", default="local", choices=["local", "ray"], help="ray: --input may be a folder (and .parquet), --out is a folder")
     engine.add_argument("--address", default=None, help="ray: cluster address (host:6379); default RAY_ADDRESS, else a local instance")

@@ -30,8 +30,8 @@ Progress = Callable[[int, int], None]  # (tokens done, tokens in all)
 # 2 = entropy as -Σ p·log p (backend/head_stats.py), up to 4e-3 nats away from version 1's.
 SCORER_VERSION = 2
 
-# Compiling the head costs tens of seconds once per process: worth it for a corpus, not for the few
-# texts of an interactive page (where the eager head is fast enough on a GPU).
+# Compiling the head costs tens of seconds once per process: worth it for a corpus (it then scores
+# 1.3x as fast on this CPU, bench/README.md), not for the few texts of an interactive page.
 COMPILE_HEAD_MIN_TOKENS = 100_000
 
 DEFAULT_WINDOW = 2048  # tokens per forward row; longer texts slide (cost is quadratic in it)
@@ -46,7 +46,7 @@ class ScoreSettings:
     batch_tokens: int | None = None  # tokens per forward, padding included; None: 8192 on CPU, grown to fit on GPU
     chunk_positions: int | None = None  # positions per head chunk; None: from DEFAULT_CHUNK_BYTES
     packing: bool | None = None  # several short texts per input (backend/packing.py); None: if the model passes the check
-    compile_head: bool | None = None  # torch.compile'd head statistics (backend/compiled_head.py); None: on GPU, for corpora
+    compile_head: bool | None = None  # torch.compile'd head statistics (backend/compiled_head.py); None: for corpora
 
     def key(self) -> str:
         """The part of the settings that changes results (for the result cache)."""
@@ -82,7 +82,7 @@ def score_texts(
             top_k=settings.top_k,
             packing=settings.packing if settings.packing is not None else _packing_works(loaded),
             compile_head=settings.compile_head if settings.compile_head is not None else (
-                on_gpu and sum(len(r) for r in rows) >= COMPILE_HEAD_MIN_TOKENS),
+                sum(len(r) for r in rows) >= COMPILE_HEAD_MIN_TOKENS),
         )
         results = _run_batches(loaded, how, rows, batch_tokens, progress, probe)
     return _assemble(tokenizer, texts, tokenized, results, settings.top_k)
