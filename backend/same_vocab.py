@@ -17,9 +17,11 @@ import torch
 from analysis.schema import SAME_VOCAB_COLUMNS
 from backend.head_stats import DEFAULT_CHUNK_BYTES, Head, chunk_size
 from backend.loading import LoadedModel
-from backend.scoring import ScoreSettings, forward_hidden
+from backend.packing import forward_packed, one_row_per_pack, pack_batches, packed_inputs
+from backend.scoring import ScoreSettings, forward_hidden, packing_allowed
 from backend.tokens import tokenize_with_offsets
-from backend.windows import batches_by_length, pad_batch, plan_rows
+from backend.transfer import to_device
+from backend.windows import pad_batch, plan_rows
 
 
 def same_vocabulary(model_a: LoadedModel, model_b: LoadedModel) -> bool:
@@ -61,16 +63,27 @@ def compare_same_vocab(
             stack.enter_context(lock)
         heads = Head.of(model_a.model), Head.of(model_b.model)
         chunk = settings.chunk_positions or chunk_size(heads[0].vocab_size, DEFAULT_CHUNK_BYTES // 2)
-        for batch in batches_by_length(rows, settings.batch_tokens or 4096):
-            batch_rows = [rows[i] for i in batch]
-            ids, mask = pad_batch(batch_rows, 0)
-            index = [(b, r, row.text_index, t) for b, row in enumerate(batch_rows) for r, t in zip(*row.scored())]
+        # Several texts per input when both models pass the packing check (backend/packing.py).
+        packing = settings.packing if settings.packing is not None else (
+            packing_allowed(model_a) and packing_allowed(model_b))
+        plan = pack_batches if packing else one_row_per_pack
+        for batch in plan([len(r) for r in rows], settings.batch_tokens or 4096):
+            packs = [[rows[i] for i in pack] for pack in batch]
+            if packing:
+                ids, positions, starts = packed_inputs([[row.ids for row in pack] for pack in packs], 0)
+            else:
+                (ids, mask), starts = pad_batch([pack[0] for pack in packs], 0), [[0]] * len(packs)
+            index = [(b, start + r, row.text_index, t) for b, (pack, pack_starts) in enumerate(zip(packs, starts))
+                     for row, start in zip(pack, pack_starts) for r, t in zip(*row.scored())]
             b_idx, r_idx, text_idx, tok_idx = (np.array(c) for c in zip(*index))
             selected = []
             for loaded in (model_a, model_b):
                 device = loaded.device
-                hidden = forward_hidden(loaded.model, torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device))
-                selected.append(hidden[torch.from_numpy(b_idx).to(device), torch.from_numpy(r_idx - 1).to(device)])
+                if packing:
+                    hidden = forward_packed(loaded.model, to_device(ids, device), to_device(positions, device))
+                else:
+                    hidden = forward_hidden(loaded.model, to_device(ids, device), to_device(mask, device))
+                selected.append(hidden[to_device(b_idx, device), to_device(r_idx - 1, device)])
             for start in range(0, len(b_idx), chunk):
                 part = slice(start, start + chunk)
                 logits_a = heads[0].logits(selected[0][part])

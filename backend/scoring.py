@@ -80,7 +80,7 @@ def score_texts(
             head=head,
             chunk=settings.chunk_positions or chunk_size(head.vocab_size, DEFAULT_CHUNK_BYTES),
             top_k=settings.top_k,
-            packing=settings.packing if settings.packing is not None else _packing_works(loaded),
+            packing=settings.packing if settings.packing is not None else packing_allowed(loaded),
             compile_head=settings.compile_head if settings.compile_head is not None else (
                 sum(len(r) for r in rows) >= COMPILE_HEAD_MIN_TOKENS),
         )
@@ -88,7 +88,7 @@ def score_texts(
     return _assemble(tokenizer, texts, tokenized, results, settings.top_k)
 
 
-def _packing_works(loaded: LoadedModel) -> bool:
+def packing_allowed(loaded: LoadedModel) -> bool:
     """backend/packing.py's check, once per loaded model (the caller holds its lock)."""
     if loaded.packing is None:
         loaded.packing = packing_works(loaded.model, loaded.device)

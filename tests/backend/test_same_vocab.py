@@ -50,3 +50,14 @@ def test_different_vocabularies_are_refused(tiny_a, tiny_b):
     assert not same_vocabulary(a, b)
     with pytest.raises(ValueError, match="do not share a vocabulary"):
         compare_same_vocab(a, b, ["x"])
+
+
+def test_packing_texts_together_changes_no_divergence(base_and_pruned):
+    a, b = base_and_pruned
+    texts = CORPUS + [" ".join(CORPUS)]
+    settings = dict(window=48, stride=16, batch_tokens=2048)  # windows of the long text packed with short texts
+    alone = compare_same_vocab(a, b, texts, ScoreSettings(packing=False, **settings))
+    packed = compare_same_vocab(a, b, texts, ScoreSettings(packing=True, **settings))
+    assert len(alone) == len(packed) > 100
+    for column in ("kl_a_b", "kl_b_a", "js", "topk_overlap"):
+        np.testing.assert_allclose(packed[column], alone[column], atol=1e-5)
