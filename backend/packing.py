@@ -114,7 +114,15 @@ def packing_works(model, device: str) -> bool:
     packed, alone = packed.float(), [a.float() for a in alone]
     pairs = [(packed[0, : len(first)], alone[0]), (packed[0, starts[0][1] : starts[0][1] + len(second)], alone[1]),
              (packed[1, : len(second)], alone[1])]
-    # Seeing another segment moves hidden states by O(1) of their scale; kernel shapes move them by
-    # float rounding (about 1e-6 relative in float32, 1e-2 in bfloat16).
-    tolerance = 1e-3 if next(model.parameters()).dtype == torch.float32 else 5e-2
-    return all(float((got - want).abs().max()) <= tolerance * float(want.abs().max()) for got, want in pairs)
+    # Compared position by position (relative L2 error of each hidden state), not against the largest
+    # value: a few outlier dimensions can be 100x the rest and would hide a change everywhere else.
+    # Measured on the embedded pair (CPU): packed vs alone differ by rounding, at most 5e-6 in
+    # float32 and 7e-2 in bfloat16 (Gemma; 2.7e-2 SmolLM2); a second segment that sees the first
+    # differs by 0.37 to 0.81. The allowances sit between.
+    tolerance = 1e-3 if next(model.parameters()).dtype == torch.float32 else 0.15
+    return all(float(_relative_error(got, want).max()) <= tolerance for got, want in pairs)
+
+
+def _relative_error(got: torch.Tensor, want: torch.Tensor) -> torch.Tensor:
+    """[positions] ||got - want|| / ||want|| of each position's hidden state."""
+    return (got - want).norm(dim=-1) / want.norm(dim=-1).clamp_min(1e-12)
