@@ -1,6 +1,6 @@
 """Per-prompt uncertainty and diversity of two models' sampled answers: the tables the uncertainty page shows.
 
-Input is the samples table that backend/sampling.py returns (one row per
+Input is the samples table that backend/sampling/sampler.py returns (one row per
 sample: prompt_id, model, sample_id, is_reference, text, mean_logprob,
 mean_entropy, ...) and, where needed, `embeddings`: an [n_rows, dim] array
 aligned with the table's rows by position. The reference answer (is_reference)

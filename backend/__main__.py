@@ -13,8 +13,8 @@ exits non-zero with one line on stderr.
   python -m backend score ... --engine ray --input FILE_OR_FOLDER --out OUT_FOLDER
       [--address ADDR] [--workers N] [--num-gpus-per-worker G] [--batch-tokens T]
 
-The same scoring spread over a Ray cluster (backend/ray_engine.py); OUT_FOLDER
-holds tokens/, words/, summary/ parquet parts (backend/corpus_run.py). Rerun the
+The same scoring spread over a Ray cluster (backend/corpus/ray_engine.py); OUT_FOLDER
+holds tokens/, words/, summary/ parquet parts (backend/store/corpus_output.py). Rerun the
 same command to finish an interrupted job: only missing texts are scored.
 
   python -m backend import-run OUT_FOLDER [--name NAME]
@@ -28,15 +28,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from backend.inputs import InputError  # light: no torch
-from backend.specs import DEFAULT_PAIR
+from backend.corpus.inputs import InputError  # light: no torch
+from backend.models.specs import DEFAULT_PAIR
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m backend", description="Duet: score texts with two models.")
     commands = parser.add_subparsers(dest="command", required=True)
     score = commands.add_parser("score", help="score a corpus with model A and model B")
-    score.add_argument("--model-a", default=DEFAULT_PAIR[0], help="model spec (see backend/specs.py)")
+    score.add_argument("--model-a", default=DEFAULT_PAIR[0], help="model spec (see backend/models/specs.py)")
     score.add_argument("--model-b", default=DEFAULT_PAIR[1])
     score.add_argument("--input", required=True, help=".txt, .md, .csv or .jsonl")
     score.add_argument("--out", default=None, help="OUT.parquet (words go to OUT.words.parquet); ray: a folder (required)")
@@ -80,11 +80,11 @@ def main(argv: list[str] | None = None) -> int:
 def _score(args) -> int:
     from tqdm import tqdm
 
-    from backend.inputs import check_texts, read_texts
-    from backend.loading import load_model
-    from backend.pair import score_pair
-    from backend.scoring import ScoreSettings
-    from backend.specs import ModelSpec
+    from backend.corpus.inputs import check_texts, read_texts
+    from backend.models.loading import load_model
+    from backend.scoring.pair import score_pair
+    from backend.scoring.score import ScoreSettings
+    from backend.models.specs import ModelSpec
 
     path = Path(args.input)
     if not path.is_file():
@@ -113,7 +113,7 @@ def _score(args) -> int:
     note = f"; {n_windows} tokens scored in sliding windows" if n_windows else ""
     # The run store first: it is what the dashboard opens, and a bad --out folder must not lose it.
     if not args.no_save_run:
-        from backend.run_store import RunStore
+        from backend.store.runs import RunStore
 
         saved = {"top_k": settings.top_k, "window": settings.window, "stride": settings.stride,
                  "engine": "local", "source": str(path.resolve())}
@@ -134,8 +134,8 @@ def _score(args) -> int:
 def _score_ray(args) -> int:
     if not args.out:
         raise InputError("--engine ray needs --out FOLDER (then `python -m backend import-run FOLDER` adds it to the runs)")
-    from backend.ray_engine import RayOptions, score_corpus
-    from backend.scoring import ScoreSettings
+    from backend.corpus.ray_engine import RayOptions, score_corpus
+    from backend.scoring.score import ScoreSettings
 
     options = RayOptions(args.address, args.workers, args.num_gpus_per_worker, args.batch_tokens)
     settings = ScoreSettings(top_k=args.top_k, window=args.window, stride=args.stride,
@@ -145,7 +145,7 @@ def _score_ray(args) -> int:
 
 
 def _import_run(args) -> int:
-    from backend.corpus_run import import_corpus_run
+    from backend.store.corpus_output import import_corpus_run
 
     run_id = import_corpus_run(args.folder, name=args.name)
     print(f"imported {args.folder} as run {run_id}", file=sys.stderr)

@@ -7,9 +7,9 @@ generator, repeated with new seeds until N words) with **synthetic** word
 logprobs (scoring 100k words with both LMs takes hours on this CPU and the
 timings below do not depend on the values). Stages:
 
-- embedding: backend/word_embeddings.py over every word (all-MiniLM-L6-v2, windows of 256 tokens), measured in full;
+- embedding: backend/behaviorbox/word_embeddings.py over every word (all-MiniLM-L6-v2, windows of 256 tokens), measured in full;
 - SAE training at the default sizes for N words (analysis.behaviorbox.default_sae_size,
-  backend.sae.default_steps). With --measure-steps S < the default, only S steps
+  backend.behaviorbox.sae.default_steps). With --measure-steps S < the default, only S steps
   are run after 20 warm-up steps, and the full time is extrapolated linearly
   (training cost per step does not depend on the step); the table says so;
 - top activations: each feature's top 50 words over all N words (backend/sae.top_activations), in full.
@@ -62,9 +62,9 @@ def main() -> None:
     import torch
 
     from analysis import behaviorbox as B
-    from backend import sae as S
-    from backend.sentence_embeddings import load_sentence_encoder
-    from backend.word_embeddings import word_embeddings
+    from backend.behaviorbox import sae as S
+    from backend.models.sentence_encoder import load_sentence_encoder
+    from backend.behaviorbox.word_embeddings import word_embeddings
 
     if args.threads:
         torch.set_num_threads(args.threads)

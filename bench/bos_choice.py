@@ -5,7 +5,7 @@
 
 Scores the first N paragraphs of bench.corpus_paragraphs (seed 0) with the model once per start
 token and prints the mean logprob of each text's first token and of all later tokens (nats), so the
-default pair's choice in backend/specs.py can be checked.
+default pair's choice in backend/models/specs.py can be checked.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ def main() -> None:
     parser.add_argument("--paragraphs", type=int, default=60)
     args = parser.parse_args()
 
-    from backend.loading import load_model
-    from backend.scoring import score_texts
-    from backend.specs import ModelSpec
+    from backend.models.loading import load_model
+    from backend.scoring.score import score_texts
+    from backend.models.specs import ModelSpec
     from bench.corpus_paragraphs import paragraphs
 
     texts = paragraphs(args.paragraphs, seed=0)

@@ -7,7 +7,7 @@
       --batch 64 256 --seq 512 --find-max-batch
 
 (a) plain: full forward, float32 log_softmax over the whole vocabulary, gather, entropy, rank.
-(b) duet: backend.scoring's path (hidden states, then the chunked float32 head statistics, compiled
+(b) duet: backend.scoring.score's path (hidden states, then the chunked float32 head statistics, compiled
     with torch.compile as the product does for corpora; --compile-head both adds a row with the eager head).
 (c) minicons IncrementalLMScorer.compute_stats on the same token ids (if minicons is installed).
 Agreement of (b) with (a) is checked on every token: max |Δ logprob|, max |Δ entropy|, and rank
@@ -31,11 +31,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from backend.head_stats import Head, chunk_size
-from backend.loading import LoadedModel, load_model
-from backend.scoring import Pass, _run_batches
-from backend.specs import ModelSpec
-from backend.windows import Row
+from backend.scoring.head import Head, chunk_size
+from backend.models.loading import LoadedModel, load_model
+from backend.scoring.score import Pass, _run_batches
+from backend.models.specs import ModelSpec
+from backend.scoring.windows import Row
 
 CONFIGS = Path(__file__).parent / "configs"
 PEAK_FLOPS = {"cuda": 989e12}
@@ -165,7 +165,7 @@ def main() -> None:
     parser.add_argument("--no-minicons", action="store_true")
     parser.add_argument("--find-max-batch", action="store_true")
     parser.add_argument("--compile-head", choices=["auto", "on", "off", "both"], default="auto",
-                        help="Duet's head statistics compiled (backend/compiled_head.py); auto: as the product does for corpora "
+                        help="Duet's head statistics compiled (backend/scoring/compiled_head.py); auto: as the product does for corpora "
                              "(compiled); both: also a row duet_other with the eager head")
     args = parser.parse_args()
     dtype = args.dtype or ("bfloat16" if args.device.startswith("cuda") else "float32")

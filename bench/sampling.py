@@ -4,7 +4,7 @@
                                      [--new-tokens 32] [--threads N] [--no-hf-loop] [--random-weights]
 
 For each model, the same request (P prompts x (N samples + 1 reference answer)):
-  * batched:        backend.sampling.sample_prompts, every row of every prompt in one generate call;
+  * batched:        backend.sampling.sampler.sample_prompts, every row of every prompt in one generate call;
   * loop, ours:     the same code with one row per generate call (call_rows=1). Its draws are
                     the batched ones (per-row seeds), so the two do the same work, nearly token for token
                     (float round-off can move a draw that lands in the tail; the table counts identical answers);
@@ -39,8 +39,8 @@ CONFIGS = {"smollm2-135m": "SmolLM2-135M", "gemma3-270m": "Gemma-3-270M"}
 
 
 def load(alias: str, random_weights: bool, device: str):
-    from backend.loading import load_model
-    from backend.specs import ModelSpec
+    from backend.models.loading import load_model
+    from backend.models.specs import ModelSpec
 
     if not random_weights:
         return load_model(ModelSpec(alias))
@@ -51,7 +51,7 @@ def load(alias: str, random_weights: bool, device: str):
     from transformers import AutoConfig, AutoModelForCausalLM, PreTrainedTokenizerFast
     from tokenizers import Tokenizer, models, pre_tokenizers
 
-    from backend.loading import LoadedModel
+    from backend.models.loading import LoadedModel
 
     folder = Path(__file__).parent / "configs"
     path = next(p for p in folder.glob("*.json") if CONFIGS[alias].lower().replace("-", "") in p.stem.lower().replace("-", "").replace("_", ""))
@@ -65,7 +65,7 @@ def load(alias: str, random_weights: bool, device: str):
     tok = Tokenizer(models.WordLevel(vocab, unk_token="w0"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="w1", pad_token="w0")
-    from backend.specs import ModelSpec
+    from backend.models.specs import ModelSpec
 
     return LoadedModel(spec=ModelSpec(alias, device=device, dtype=str(dtype).split(".")[-1]), model=model, tokenizer=tokenizer)
 
@@ -74,7 +74,7 @@ def hf_loop(loaded, prompts, settings) -> tuple[float, int, int]:
     """(seconds, answers, generated tokens) for N + 1 single-sequence generate calls per prompt."""
     import torch
 
-    from backend.sampling import model_input, stop_token_ids
+    from backend.sampling.sampler import model_input, stop_token_ids
 
     eos = stop_token_ids(loaded) or None
     pad = loaded.tokenizer.pad_token_id if loaded.tokenizer.pad_token_id is not None else (eos or [0])[0]
@@ -104,7 +104,7 @@ def hf_loop(loaded, prompts, settings) -> tuple[float, int, int]:
 def timed_sample(loaded, prompts, settings, call_rows=None):
     import torch
 
-    from backend.sampling import sample_prompts
+    from backend.sampling.sampler import sample_prompts
 
     started = time.perf_counter()
     result = sample_prompts(loaded, prompts, settings, call_rows=call_rows)
@@ -128,7 +128,7 @@ def main() -> None:
 
     import torch
 
-    from backend.sampling import SampleSettings
+    from backend.sampling.sampler import SampleSettings
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -28,7 +28,7 @@ TEXT = (
 def _load_in_fresh_process(alias: str, model_cache: str) -> float:
     code = (
         "import time,sys; t=time.perf_counter();"
-        "from backend.loading import load_model; from backend.specs import ModelSpec;"
+        "from backend.models.loading import load_model; from backend.models.specs import ModelSpec;"
         f"load_model(ModelSpec.parse({alias!r})); print(time.perf_counter()-t)"
     )
     env = {**os.environ, "DUET_MODEL_CACHE": model_cache}
@@ -40,11 +40,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--skip-first-load", action="store_true", help="skip the slow cold GGUF conversion")
     args = parser.parse_args()
-    from backend.cache_dir import model_cache_dir
-    from backend.loading import load_model
-    from backend.score_cache import cached_score_texts
-    from backend.scoring import score_texts
-    from backend.specs import DEFAULT_PAIR, ModelSpec
+    from backend.store.paths import model_cache_dir
+    from backend.models.loading import load_model
+    from backend.store.score_cache import cached_score_texts
+    from backend.scoring.score import score_texts
+    from backend.models.specs import DEFAULT_PAIR, ModelSpec
 
     rows = []
     for alias in DEFAULT_PAIR:

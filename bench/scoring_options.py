@@ -4,8 +4,8 @@
       [--paragraphs 150] [--batch-tokens 8192] [--repeats 2]
 
 Scores the first N paragraphs of bench.corpus_paragraphs (seed 0) with each model under four
-settings, one padded row per text or packed (backend/packing.py) x eager or compiled head
-(backend/compiled_head.py), in rotation (so machine noise hits all alike), after one warm-up call
+settings, one padded row per text or packed (backend/scoring/packing.py) x eager or compiled head
+(backend/scoring/compiled_head.py), in rotation (so machine noise hits all alike), after one warm-up call
 of each (which also compiles). Reports the padding share of each plan, the median tokens/s, and
 the largest difference from the baseline table (no option may change a number beyond rounding).
 """
@@ -40,12 +40,12 @@ def main() -> None:
 
     import numpy as np
 
-    from backend.loading import load_model
-    from backend.packing import one_row_per_pack, pack_batches
-    from backend.scoring import ScoreSettings, score_texts
-    from backend.specs import ModelSpec
-    from backend.tokens import tokenize_with_offsets
-    from backend.windows import plan_rows
+    from backend.models.loading import load_model
+    from backend.scoring.packing import one_row_per_pack, pack_batches
+    from backend.scoring.score import ScoreSettings, score_texts
+    from backend.models.specs import ModelSpec
+    from backend.scoring.tokens import tokenize_with_offsets
+    from backend.scoring.windows import plan_rows
     from bench.corpus_paragraphs import paragraphs
 
     texts = paragraphs(args.paragraphs, seed=0)

@@ -7,7 +7,7 @@ bootstrap intervals, and BehaviorBox (a sparse autoencoder over contextual,
 performance-aware word vectors) for finer contexts, with feature cards.
 
 UI only: the numbers come from analysis/differences.py, analysis/behaviorbox.py
-and backend/behaviorbox_run.py. Torch is imported only when training starts.
+and backend/behaviorbox/run.py. Torch is imported only when training starts.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from analysis import behaviorbox as B
 from analysis import differences as D
 from analysis.plots import COLOUR_A, COLOUR_B
 from analysis.schema import to_display_units
-from backend import behaviorbox_run as R
+from backend.behaviorbox import run as R
 from backend.errors import user_message
 from ui import downloads
 from ui.state import ShownResult, current_result, set_result, units
@@ -53,7 +53,7 @@ def _run_choices() -> dict[str, str]:
         n = len(shown.pair.texts)
         choices[CURRENT] = f"On screen now: {n} text{'s' if n != 1 else ''} ({shown.labels[0]} vs {shown.labels[1]})"
     try:
-        from backend.run_store import RunStore
+        from backend.store.runs import RunStore
 
         runs = RunStore().list()
     except Exception as error:  # noqa: BLE001 - the run store is optional here
@@ -70,7 +70,7 @@ def _load_run(run_id: str) -> ShownResult | None:
     """A saved run as a ShownResult, kept in the session so reruns do not reread it."""
     loaded = st.session_state.setdefault("_diff_runs", {})
     if run_id not in loaded:
-        from backend.run_store import RunStore
+        from backend.store.runs import RunStore
 
         try:
             pair, meta = RunStore().load(run_id)
@@ -375,7 +375,7 @@ with tab_bb:
 
         try:
             with st.spinner("Loading the sentence encoder…", show_time=True):
-                from backend.cache import get_sentence_encoder
+                from backend.models.resident import get_sentence_encoder
 
                 encoder = get_sentence_encoder()
             with st.spinner("Training BehaviorBox…", show_time=True):
@@ -507,8 +507,8 @@ with tab_bb:
             if st.button(f"Ask {describers[describer]} to describe it", key=f"bb_describe_{feat}",
                          icon=":material/smart_toy:"):
                 try:
-                    from backend.cache import get_model
-                    from backend.specs import ModelSpec
+                    from backend.models.resident import get_model
+                    from backend.models.specs import ModelSpec
 
                     spec = ModelSpec.parse(shown.model_a if describer == "a" else shown.model_b)
                     with st.spinner(f"{spec.label} is reading 20 examples…", show_time=True):

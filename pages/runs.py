@@ -3,7 +3,7 @@
 import streamlit as st
 
 from backend.errors import user_message
-from backend.run_store import RunStore
+from backend.store.runs import RunStore
 from ui.state import ShownResult, current_result, set_result
 from ui.markdown import literal
 from ui.tables import readable_time, run_title, runs_display
@@ -45,7 +45,7 @@ def _delete(run_id: str, title: str) -> None:
 
 
 def _import_corpus(folder: str) -> None:
-    from backend.corpus_run import import_corpus_run
+    from backend.store.corpus_output import import_corpus_run
 
     if not folder.strip():
         st.session_state["_runs_message"] = ("error", "Give the path of a corpus output folder.")

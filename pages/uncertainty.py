@@ -19,7 +19,7 @@ from analysis import generations as gen
 from analysis.schema import to_display_units
 from analysis.uncertainty import DEFAULT_DISTANCE_THRESHOLD
 from backend.errors import user_message
-from backend.inputs import InputError, read_texts, table_columns
+from backend.corpus.inputs import InputError, read_texts, table_columns
 from ui.state import current_specs, units
 from ui.markdown import literal
 from ui.router import use_router
@@ -146,9 +146,9 @@ def run_sampling(prompts: list[str], raw_settings: dict) -> None:
     started = time.perf_counter()
     with st.status("Sampling…", expanded=True) as status:
         with st.spinner("Starting the model runtime…", show_time=True):
-            from backend import cache
-            from backend.sample_store import cached_sample_prompts
-            from backend.sampling import SampleSettings
+            from backend.models import resident
+            from backend.store.samples import cached_sample_prompts
+            from backend.sampling.sampler import SampleSettings
         try:
             settings = SampleSettings(**raw_settings)
         except InputError as error:
@@ -168,7 +168,7 @@ def run_sampling(prompts: list[str], raw_settings: dict) -> None:
 
             def load(_spec=spec, _side=side):
                 st.write(f"Loading model {NAMES[_side]}: {_spec.label}…")
-                return cache.get_model(_spec)
+                return resident.get_model(_spec)
 
             try:
                 with st.spinner(f"Model {NAMES[side]}: {spec.label}", show_time=True):
@@ -189,7 +189,7 @@ def run_sampling(prompts: list[str], raw_settings: dict) -> None:
         embeddings = None
         try:
             with st.spinner("Embedding the answers with all-MiniLM-L6-v2…", show_time=True):
-                embeddings = cache.get_sentence_encoder().embed(gen.answer_texts(samples))
+                embeddings = resident.get_sentence_encoder().embed(gen.answer_texts(samples))
         except Exception as error:  # noqa: BLE001 - clustering by embeddings is then unavailable
             st.error(f"The sentence encoder failed, so embedding clusters and embedding diversity are unavailable: "
                      f"{user_message(error)}")
@@ -232,9 +232,9 @@ def cluster_labels(result: dict, clustering: dict):
     if ("labels", key) not in store:
         try:
             with st.spinner(f"Loading {clustering['name']} and judging entailment…", show_time=True):
-                from backend import cache
+                from backend.models import resident
 
-                entails = cache.get_nli(clustering["name"]).entails_fn()
+                entails = resident.get_nli(clustering["name"]).entails_fn()
                 prompts = dict(enumerate(result["prompts"])) if clustering["with_prompt"] else None
 
                 def prefetch(texts, prompt):

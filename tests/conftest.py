@@ -42,6 +42,6 @@ def isolated_cache(tmp_path, monkeypatch) -> Path:
 def encoder():
     """The embedded all-MiniLM-L6-v2 (installed by make), loaded once for every test that embeds.
     No skip when it is missing: the set-up installs it, so a missing encoder is a failure."""
-    from backend.sentence_embeddings import load_sentence_encoder
+    from backend.models.sentence_encoder import load_sentence_encoder
 
     return load_sentence_encoder()

@@ -1,6 +1,6 @@
 """Tiny random-weight causal LMs with real fast tokenizers, saved like a user's folder.
 
-They load through the same path users take (backend.loading.load_model on a
+They load through the same path users take (backend.models.loading.load_model on a
 folder), in well under a second, so most tests need no pretrained weights.
 """
 

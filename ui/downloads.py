@@ -6,7 +6,7 @@ import re
 
 import streamlit as st
 
-from backend import exports
+from ui import exports
 
 
 def slug(text: str) -> str:

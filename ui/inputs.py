@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from backend.errors import user_message
-from backend.inputs import SPLITS, TABLE_SUFFIXES, InputError, read_texts, table_columns
+from backend.corpus.inputs import SPLITS, TABLE_SUFFIXES, InputError, read_texts, table_columns
 from ui.markdown import literal
 from ui.samples import SAMPLES
 

@@ -1,7 +1,7 @@
 """The scoring path behind the Score button, without Streamlit (so tests can drive it from threads).
 
-Models are loaded by the caller (backend.cache.get_model in the app) and may be
-shared by several browser sessions: every model call inside backend.scoring
+Models are loaded by the caller (backend.models.resident.get_model in the app) and may be
+shared by several browser sessions: every model call inside backend.scoring.score
 runs under LoadedModel.lock, so concurrent sessions queue on a model instead
 of interleaving on it, and each gets its own tables.
 """
@@ -15,13 +15,13 @@ import pandas as pd
 
 from analysis.schema import empty_token_table
 from backend.errors import user_message
-from backend.loading import LoadedModel
-from backend.pair import PairResult, combine
-from backend.score_cache import cached_score_texts
-from backend.scoring import ScoreSettings
+from backend.models.loading import LoadedModel
+from backend.scoring.pair import PairResult, combine
+from backend.store.score_cache import cached_score_texts
+from backend.scoring.score import ScoreSettings
 
 try:  # written in parallel (issue 3); the view appears when it lands
-    from backend.same_vocab import compare_same_vocab, same_vocabulary
+    from backend.scoring.same_vocab import compare_same_vocab, same_vocabulary
 except ImportError:  # pragma: no cover - depends on the checkout
     compare_same_vocab = same_vocabulary = None
 

@@ -11,7 +11,7 @@ import time
 import streamlit as st
 
 from backend.errors import user_message
-from backend.inputs import InputError, check_texts
+from backend.corpus.inputs import InputError, check_texts
 from ui.markdown import literal
 from ui.sidebar import show_device, show_stale_note
 from ui.state import ShownResult, current_specs, set_result
@@ -38,9 +38,9 @@ def run_scoring(texts: list[str], top_k: int = 5, window: int | None = None) -> 
         # Imported here, not at the top: torch takes seconds to import, and the page
         # should draw at once; the status box shows this wait.
         with st.spinner("Starting the model runtime…", show_time=True):
-            from backend.cache import get_model
-            from backend.run_store import RunStore
-            from backend.scoring import ScoreSettings
+            from backend.models.resident import get_model
+            from backend.store.runs import RunStore
+            from backend.scoring.score import ScoreSettings
             from ui.pipeline import score_models, settings_dict
         settings = ScoreSettings(top_k=top_k, window=window)
         for side, spec in specs.items():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from backend.errors import user_message
-from backend.specs import DTYPES, EMBEDDED_ALIASES, RECOMMENDED_BOS, VARIANTS, ModelSpec
+from backend.models.specs import DTYPES, EMBEDDED_ALIASES, RECOMMENDED_BOS, VARIANTS, ModelSpec
 from ui.markdown import literal
 from ui.state import current_result, default_pair
 
@@ -125,7 +125,7 @@ def show_device(side: str, spec_text: str) -> None:
 
 
 def _start(spec: ModelSpec) -> str:
-    # Said next to the device because it changes every score (see backend/specs.py's bos field).
+    # Said next to the device because it changes every score (see backend/models/specs.py's bos field).
     if spec.bos == "auto":
         return ""
     shown = "nothing" if spec.bos == "none" else literal(spec.bos)  # typed by the user: shown as typed

@@ -1,7 +1,7 @@
 """The contract between app.py's shared sidebar and the pages.
 
 app.py's sidebar writes these session_state keys; pages only read them:
-  "model_a", "model_b"  ModelSpec strings (backend/specs.py), default the embedded pair
+  "model_a", "model_b"  ModelSpec strings (backend/models/specs.py), default the embedded pair
                         (or DUET_DEFAULT_MODEL_A / DUET_DEFAULT_MODEL_B, e.g. tiny test models)
   "units"               "nats" | "bits" (storage is nats; convert only at display)
 The token view and the runs page write, and every page may read:
@@ -17,7 +17,7 @@ import os
 
 import streamlit as st
 
-from backend.specs import DEFAULT_PAIR, ModelSpec
+from backend.models.specs import DEFAULT_PAIR, ModelSpec
 
 
 def default_pair() -> tuple[str, str]:
@@ -44,7 +44,7 @@ def units() -> str:
 class ShownResult:
     """A scored pair as the views show it: tables only, no model needed to draw it again."""
 
-    pair: object  # backend.pair.PairResult
+    pair: object  # backend.scoring.pair.PairResult
     model_a: str  # spec strings as scored
     model_b: str
     settings: dict = dataclasses.field(default_factory=dict)

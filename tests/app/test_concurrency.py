@@ -13,8 +13,8 @@ import threading
 import pandas as pd
 import pytest
 
-from backend.loading import load_model
-from backend.specs import ModelSpec
+from backend.models.loading import load_model
+from backend.models.specs import ModelSpec
 from ui.pipeline import score_models
 
 TEXTS_1 = ["The first session reads this sentence about rivers and hills. " * 6, "And a second text, shorter."]

@@ -10,13 +10,13 @@ from __future__ import annotations
 import pandas as pd
 from test_differences_page import open_page, saved_run  # noqa: F401 - saved_run is a fixture
 
-from backend import behaviorbox_run as R
+from backend.behaviorbox import run as R
 
 CONTEXT_LINE = "**Holds when words are picked by context alone:**"
 
 
 def test_a_result_saved_before_the_context_check_is_shown_unfiltered_with_a_note(app, saved_run):  # noqa: F811
-    from backend.sentence_embeddings import load_sentence_encoder
+    from backend.models.sentence_encoder import load_sentence_encoder
 
     run_id, result = saved_run
     folder = R.run_folder_of(run_id)

@@ -17,10 +17,10 @@ TEXTS = [
 @pytest.fixture
 def saved_run(app, tiny_a, tiny_b):
     """One run of the tiny pair in the app's run store (isolated per test)."""
-    from backend.loading import load_model
-    from backend.pair import score_pair
-    from backend.run_store import RunStore
-    from backend.specs import ModelSpec
+    from backend.models.loading import load_model
+    from backend.scoring.pair import score_pair
+    from backend.store.runs import RunStore
+    from backend.models.specs import ModelSpec
 
     a, b = (load_model(ModelSpec.parse(str(p))) for p in (tiny_a, tiny_b))
     result = score_pair(a, b, TEXTS)
@@ -77,7 +77,7 @@ def test_behaviorbox_trains_shows_cards_keeps_results_on_error_and_opens_the_tok
     assert cards or any("No feature passed the selection" in i.value for i in at.info)
     assert "features that fired pass the selection" in text
     # Saved with the run: a fresh session finds it without training.
-    from backend.behaviorbox_run import load_behaviorbox, run_folder_of
+    from backend.behaviorbox.run import load_behaviorbox, run_folder_of
 
     assert load_behaviorbox(run_folder_of(run_id)).settings.dict_size == 16
 
@@ -98,7 +98,7 @@ def test_behaviorbox_trains_shows_cards_keeps_results_on_error_and_opens_the_tok
     def boom(*args, **kwargs):
         raise RuntimeError("no memory left")
 
-    monkeypatch.setattr("backend.behaviorbox_run.run_behaviorbox", boom)
+    monkeypatch.setattr("backend.behaviorbox.run.run_behaviorbox", boom)
     at.button(key="bb_train").click().run()
     assert any("no memory left" in e.value and "kept" in e.value for e in at.error)
     assert [m.value for m in at.markdown if m.value.startswith("#### Feature")] == cards
@@ -126,10 +126,10 @@ def test_examples_use_the_model_colours_and_never_show_a_zero_probability(app, s
 
 
 def test_one_text_is_one_text(app, tiny_a, tiny_b):
-    from backend.loading import load_model
-    from backend.pair import score_pair
-    from backend.run_store import RunStore
-    from backend.specs import ModelSpec
+    from backend.models.loading import load_model
+    from backend.scoring.pair import score_pair
+    from backend.store.runs import RunStore
+    from backend.models.specs import ModelSpec
 
     a, b = (load_model(ModelSpec.parse(str(p))) for p in (tiny_a, tiny_b))
     RunStore().save(score_pair(a, b, TEXTS[:1]), str(tiny_a), str(tiny_b), {"top_k": 5}, name="one")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis import heatmap, plots
-from backend import exports
+from ui import exports
 
 HAS_CHROMIUM = exports.chromium_path() is not None
 needs_chromium = pytest.mark.skipif(not HAS_CHROMIUM, reason="no Chromium here (apt-get install chromium)")

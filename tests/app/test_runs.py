@@ -27,8 +27,8 @@ def test_reload_without_a_model_and_delete(app, monkeypatch):
     def no_models(*args, **kwargs):
         raise AssertionError("reload touched a model")
 
-    monkeypatch.setattr("backend.cache.get_model", no_models)
-    monkeypatch.setattr("backend.score_cache.score_texts", no_models)
+    monkeypatch.setattr("backend.models.resident.get_model", no_models)
+    monkeypatch.setattr("backend.store.score_cache.score_texts", no_models)
     # Two runs in the same second have no reliable order: find the first text's run by its name.
     oldest = listing.loc[listing["name"].str.contains("A text worth keeping"), "id"].item()
     at.selectbox(key="run_choice").set_value(oldest).run()

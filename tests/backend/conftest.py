@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from backend.loading import load_model
-from backend.specs import ModelSpec
+from backend.models.loading import load_model
+from backend.models.specs import ModelSpec
 
 
 @pytest.fixture(scope="module")

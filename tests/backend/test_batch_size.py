@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-import backend.scoring as scoring
-from backend.batch_size import fit_batch_tokens
-from backend.head_stats import Head, chunk_size
-from backend.windows import plan_rows
+import backend.scoring.score as scoring
+from backend.scoring.batch_size import fit_batch_tokens
+from backend.scoring.head import Head, chunk_size
+from backend.scoring.windows import plan_rows
 from tiny_models import CORPUS
 
 

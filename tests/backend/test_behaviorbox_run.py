@@ -1,4 +1,4 @@
-"""backend/behaviorbox_run.py: the BehaviorBox pipeline on a scored pair, with the real encoder.
+"""backend/behaviorbox/run.py: the BehaviorBox pipeline on a scored pair, with the real encoder.
 
 A synthetic pair result (deterministic) where model B is much worse only on
 the digits after a currency sign: the pipeline must find that context with B
@@ -19,8 +19,8 @@ import pytest
 import torch
 
 from analysis.words import split_words
-from backend import behaviorbox_run as R
-from backend.pair import PairResult
+from backend.behaviorbox import run as R
+from backend.scoring.pair import PairResult
 
 ITEMS = ["apples", "a lamp", "two chairs", "the ticket", "a coat", "bread", "tea", "a map"]
 
@@ -163,7 +163,7 @@ def test_sizes_scale_with_the_corpus_and_progress_covers_every_stage(planted):
 
 
 def test_default_steps_match_the_sae_rule():
-    from backend.sae import default_steps
+    from backend.behaviorbox.sae import default_steps
 
     for n in (2, 100, 5_000, 51_200, 100_000, 1_234_567):
         assert R.default_steps(n) == default_steps(n, min(256, n))
@@ -196,7 +196,7 @@ def test_saved_with_the_run_and_reloaded_without_training(planted, encoder, monk
     def no_encoder(*args, **kwargs):
         raise AssertionError("word vectors were recomputed")
 
-    monkeypatch.setattr("backend.word_embeddings.word_embeddings", no_encoder)
+    monkeypatch.setattr("backend.behaviorbox.word_embeddings.word_embeddings", no_encoder)
     again = R.run_behaviorbox(pair, R.BehaviorBoxSettings(steps=50, dict_size=32, k=4), encoder=encoder,
                               run_folder=folder, device="cpu")
     assert R.load_behaviorbox(folder).settings.dict_size == 32 == again.settings.dict_size
@@ -241,8 +241,8 @@ def test_describe_prompt_marks_the_word_in_context(planted):
 
 
 def test_describe_with_a_model(planted, tiny_a):
-    from backend.loading import load_model
-    from backend.specs import ModelSpec
+    from backend.models.loading import load_model
+    from backend.models.specs import ModelSpec
 
     pair, bb, _, _ = planted
     ex = R.examples_in_context(bb, pair.words, pair.texts, [bb.examples["feature"].iloc[0]])

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from backend.loading import ModelLoadError, load_model
-from backend.sampling import SampleSettings, model_input
-from backend.scoring import score_texts
-from backend.specs import ModelSpec, SpecError
+from backend.models.loading import ModelLoadError, load_model
+from backend.sampling.sampler import SampleSettings, model_input
+from backend.scoring.score import score_texts
+from backend.models.specs import ModelSpec, SpecError
 
 TEXT = "The quick brown fox jumps."
 

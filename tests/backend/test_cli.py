@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from backend.loading import load_model
-from backend.scoring import score_texts
-from backend.specs import ModelSpec
+from backend.models.loading import load_model
+from backend.scoring.score import score_texts
+from backend.models.specs import ModelSpec
 from tests_paths import REPO
 
 
@@ -74,7 +74,7 @@ def test_cli_bad_input_exits_nonzero_with_one_line(corpus, tiny_b, isolated_cach
 
 
 def test_cli_saves_a_run_the_dashboard_opens(corpus, tiny_a, tiny_b, isolated_cache):
-    from backend.run_store import RunStore
+    from backend.store.runs import RunStore
 
     folder, texts = corpus
     result = run_cli("--model-a", tiny_a, "--model-b", tiny_b, "--input", folder / "c.jsonl", "--name", "my corpus")

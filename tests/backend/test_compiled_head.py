@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-import backend.compiled_head as compiled_head
-from backend.head_stats import Head, position_stats
-from backend.loading import load_model
-from backend.scoring import ScoreSettings, score_texts
-from backend.specs import ModelSpec
+import backend.scoring.compiled_head as compiled_head
+from backend.scoring.head import Head, position_stats
+from backend.models.loading import load_model
+from backend.scoring.score import ScoreSettings, score_texts
+from backend.models.specs import ModelSpec
 from tiny_models import CORPUS
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from backend.corpus_run import CorpusOutput, CorpusRunError
-from backend.scoring import SCORER_VERSION
+from backend.store.corpus_output import CorpusOutput, CorpusRunError
+from backend.scoring.score import SCORER_VERSION
 
 IDENTITY = {"model_a": "a", "model_b": "b", "settings": {"top_k": 5, "window": None, "stride": None}}
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backend.loading import load_model
-from backend.pair import combine
-from backend.scoring import score_texts
-from backend.specs import DEFAULT_PAIR, ModelSpec
+from backend.models.loading import load_model
+from backend.scoring.pair import combine
+from backend.scoring.score import score_texts
+from backend.models.specs import DEFAULT_PAIR, ModelSpec
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +43,7 @@ def test_both_embedded_models_score_a_real_paragraph(embedded_pair):
 
 
 def test_second_load_comes_from_the_safetensors_cache(embedded_pair, monkeypatch):
-    import backend.loading as loading
+    import backend.models.loading as loading
 
     def no_conversion(*args):
         raise AssertionError("the GGUF file was dequantised again")
@@ -56,7 +56,7 @@ def test_second_load_comes_from_the_safetensors_cache(embedded_pair, monkeypatch
 def test_packing_keeps_scores_including_gemmas_sliding_window(embedded_pair):
     # Gemma 3 attends locally (512 tokens) in 5 layers of 6: a text longer than that, packed with
     # short ones, must still see exactly its own window in those layers.
-    from backend.scoring import ScoreSettings
+    from backend.scoring.score import ScoreSettings
 
     long_text = " ".join([PARAGRAPH] * 14)  # about 650 Gemma tokens
     texts = [PARAGRAPH[:40], long_text, PARAGRAPH[:90]]
@@ -70,7 +70,7 @@ def test_packing_keeps_scores_including_gemmas_sliding_window(embedded_pair):
     # states must be those it has alone.
     import torch
 
-    from backend.packing import forward_packed, packed_inputs
+    from backend.scoring.packing import forward_packed, packed_inputs
 
     gemma = embedded_pair[1]
     ids = np.array(gemma.tokenizer(long_text, add_special_tokens=False)["input_ids"])
@@ -87,7 +87,7 @@ def test_packing_keeps_scores_including_gemmas_sliding_window(embedded_pair):
 def test_packing_check_passes_in_bfloat16_too():
     # bfloat16 rounding moves Gemma's packed hidden states by up to 7e-2 of their norm: the check's
     # half-precision allowance must let that through (a GPU runs these models in bfloat16).
-    from backend.packing import packing_works
+    from backend.scoring.packing import packing_works
 
     for spec in DEFAULT_PAIR:
         loaded = load_model(ModelSpec.parse(spec + ("&" if "?" in spec else "?") + "dtype=bfloat16"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from backend.head_stats import Head, tf32_matmul
+from backend.scoring.head import Head, tf32_matmul
 
 
 def tf32_round(x: torch.Tensor) -> torch.Tensor:
@@ -83,7 +83,7 @@ def test_entropy_of_wide_logits_matches_float64():
     """A Gemma-sized vocabulary with flat-ish distributions far from zero (entropy 4-8 nats, logits
     around +30, -30 and 0): float32 statistics within 1e-4 nats of float64 maths on the same logits.
     The old lse - Σ softmax·logit form was 7e-4 to 1.2e-3 off on exactly these logits."""
-    from backend.head_stats import _logit_stats
+    from backend.scoring.head import _logit_stats
 
     g = torch.Generator().manual_seed(3)
     vocab = 262_144

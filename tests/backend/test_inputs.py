@@ -1,6 +1,6 @@
 import pytest
 
-from backend.inputs import InputError, check_texts, read_texts
+from backend.corpus.inputs import InputError, check_texts, read_texts
 
 
 def test_txt_splits():

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from backend.loading import ModelLoadError, load_model
-from backend.scoring import score_texts
-from backend.specs import ModelSpec
+from backend.models.loading import ModelLoadError, load_model
+from backend.scoring.score import score_texts
+from backend.models.specs import ModelSpec
 
 
 def test_folder_loads_through_user_path(tiny_a):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from backend.loading import load_model
-from backend.scoring import ScoreSettings, score_texts
-from backend.specs import ModelSpec
+from backend.models.loading import load_model
+from backend.scoring.score import ScoreSettings, score_texts
+from backend.models.specs import ModelSpec
 
 
 def test_megabyte_text_is_scored_in_sliding_windows(tiny_b):

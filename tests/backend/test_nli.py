@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from analysis.uncertainty import cluster_by_entailment
-from backend.loading import ModelLoadError
-from backend.nli import entailment_index, load_nli
+from backend.models.loading import ModelLoadError
+from backend.models.nli import entailment_index, load_nli
 
 LABELS = {0: "contradiction", 1: "neutral", 2: "entailment"}
 ANSWERS = ["Paris", "It is Paris.", "Lyon", "Paris", "The capital is Lyon", "I do not know"]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backend import packing
-from backend.loading import load_model
-from backend.packing import pack_batches, packed_inputs, packing_works
-from backend.scoring import ScoreSettings, score_texts
-from backend.specs import ModelSpec
-from backend.windows import batches_by_length_of
+from backend.scoring import packing
+from backend.models.loading import load_model
+from backend.scoring.packing import pack_batches, packed_inputs, packing_works
+from backend.scoring.score import ScoreSettings, score_texts
+from backend.models.specs import ModelSpec
+from backend.scoring.windows import batches_by_length_of
 from tiny_models import CORPUS
 
 TOL = 1e-4  # nats, float32
@@ -81,7 +81,7 @@ def test_scoring_checks_the_model_once_and_keeps_the_answer(tiny_a, monkeypatch)
     loaded = load_model(ModelSpec(str(tiny_a)))
     calls = []
     real = packing.packing_works
-    monkeypatch.setattr("backend.scoring.packing_works", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr("backend.scoring.score.packing_works", lambda *a: calls.append(1) or real(*a))
     score_texts(loaded, CORPUS[:2])
     score_texts(loaded, CORPUS[2:])
     assert calls == [1] and loaded.packing is True

@@ -17,10 +17,10 @@ import pytest
 pytest.importorskip("ray")
 
 from analysis.schema import MODEL_COLUMN  # noqa: E402
-from backend.corpus import read_corpus  # noqa: E402
-from backend.corpus_run import CorpusRunError, import_corpus_run, open_corpus_run  # noqa: E402
-from backend.inputs import InputError, read_texts  # noqa: E402
-from backend.scoring import ScoreSettings  # noqa: E402
+from backend.corpus.readers import read_corpus  # noqa: E402
+from backend.store.corpus_output import CorpusRunError, import_corpus_run, open_corpus_run  # noqa: E402
+from backend.corpus.inputs import InputError, read_texts  # noqa: E402
+from backend.scoring.score import ScoreSettings  # noqa: E402
 from tiny_models import CORPUS  # noqa: E402
 
 SETTINGS = ScoreSettings(top_k=3)
@@ -30,7 +30,7 @@ SETTINGS = ScoreSettings(top_k=3)
 def ray_local():
     import ray
 
-    from backend.ray_engine import connect
+    from backend.corpus.ray_engine import connect
 
     started = connect(num_cpus=2)
     yield
@@ -53,7 +53,7 @@ def corpus(tmp_path_factory) -> Path:
 
 
 def _score(corpus: Path, out: Path, tiny_a: Path, tiny_b: Path, **options):
-    from backend.ray_engine import RayOptions, score_corpus
+    from backend.corpus.ray_engine import RayOptions, score_corpus
 
     return score_corpus(corpus, out, str(tiny_a), str(tiny_b), SETTINGS, split="paragraph", options=RayOptions(**options), say=lambda m: None)
 
@@ -78,7 +78,7 @@ def test_corpus_texts_are_read_texts_of_each_file_in_path_order(corpus):
 
 
 def test_ray_dataset_reads_the_same_texts_in_the_same_order(ray_local, corpus):
-    from backend.ray_engine import read_corpus_table
+    from backend.corpus.ray_engine import read_corpus_table
 
     table = read_corpus_table(corpus, split="paragraph")
     texts, files = read_corpus(corpus, split="paragraph")
@@ -90,8 +90,8 @@ def test_ray_dataset_reads_the_same_texts_in_the_same_order(ray_local, corpus):
 
 
 def test_plan_units_covers_each_missing_text_once():
-    from backend.ray_engine import plan_units
-    from backend.score_cache import text_hash
+    from backend.corpus.ray_engine import plan_units
+    from backend.store.score_cache import text_hash
 
     texts = ["a" * 400, "b" * 400, "a" * 400, "c" * 40, "d" * 4000]
     table = pd.DataFrame({"text_id": range(5), "text": texts, "text_hash": [text_hash(t) for t in texts]})
@@ -116,9 +116,9 @@ def _compare(ray_table: pd.DataFrame, local_table: pd.DataFrame, rtol: float = 0
 
 
 def test_tables_equal_the_local_engine(scored, corpus, tiny_a, tiny_b, isolated_cache):
-    from backend.loading import load_model
-    from backend.pair import score_pair
-    from backend.specs import ModelSpec
+    from backend.models.loading import load_model
+    from backend.scoring.pair import score_pair
+    from backend.models.specs import ModelSpec
 
     out, meta = scored
     result, opened_meta = open_corpus_run(out)
@@ -217,7 +217,7 @@ def test_an_output_of_other_models_is_refused(scored, corpus, tiny_a, tmp_path):
 
 
 def test_import_into_the_run_store(scored, tmp_path):
-    from backend.run_store import RunStore
+    from backend.store.runs import RunStore
 
     out, meta = scored
     store = RunStore(tmp_path / "runs")

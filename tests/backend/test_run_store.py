@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-import backend.score_cache as score_cache
-from backend.loading import load_model
-from backend.pair import score_pair
-from backend.run_store import RunNotFound, RunStore
-from backend.scoring import ScoreSettings
-from backend.specs import ModelSpec
+import backend.store.score_cache as score_cache
+from backend.models.loading import load_model
+from backend.scoring.pair import score_pair
+from backend.store.runs import RunNotFound, RunStore
+from backend.scoring.score import ScoreSettings
+from backend.models.specs import ModelSpec
 
 TEXTS = ["The quick brown fox.", "1 + 2 = 3"]
 

@@ -1,4 +1,4 @@
-"""backend/sae.py: the BatchTopK SAE, and the BehaviorBox pipeline end to end
+"""backend/behaviorbox/sae.py: the BatchTopK SAE, and the BehaviorBox pipeline end to end
 on a synthetic corpus with one planted difference."""
 
 import json
@@ -10,7 +10,7 @@ import torch
 
 from analysis import behaviorbox as B
 from analysis.differences import word_contexts
-from backend import sae as S
+from backend.behaviorbox import sae as S
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -8,10 +8,10 @@ import torch
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import entropy as kl
 
-from backend.loading import load_model
-from backend.same_vocab import compare_same_vocab, same_vocabulary
-from backend.scoring import ScoreSettings
-from backend.specs import ModelSpec
+from backend.models.loading import load_model
+from backend.scoring.same_vocab import compare_same_vocab, same_vocabulary
+from backend.scoring.score import ScoreSettings
+from backend.models.specs import ModelSpec
 from tiny_models import CORPUS
 
 

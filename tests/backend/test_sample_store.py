@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from backend.loading import load_model
-from backend.sample_store import SampleRunNotFound, SampleStore, cached_sample_prompts
-from backend.sampling import SampleSettings
-from backend.specs import ModelSpec
+from backend.models.loading import load_model
+from backend.store.samples import SampleRunNotFound, SampleStore, cached_sample_prompts
+from backend.sampling.sampler import SampleSettings
+from backend.models.specs import ModelSpec
 
 PROMPTS = ["The quick brown fox", "1 + 2 ="]
 

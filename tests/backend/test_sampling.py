@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import torch
 
-from backend.head_stats import Head, chunk_size, position_stats
-from backend.inputs import InputError
-from backend.sampling import (
+from backend.scoring.head import Head, chunk_size, position_stats
+from backend.corpus.inputs import InputError
+from backend.sampling.sampler import (
     REFERENCE_SAMPLE_ID,
     SAMPLE_COLUMNS,
     SAMPLE_TOKEN_COLUMNS,
@@ -21,7 +21,7 @@ from backend.sampling import (
     model_input,
     sample_prompts,
 )
-from backend.scoring import forward_hidden
+from backend.scoring.score import forward_hidden
 
 PROMPTS = ["The quick brown fox", "1 + 2 =", "Alice: How are you?\nBob:"]  # different lengths: left padding
 

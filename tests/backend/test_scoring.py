@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from backend.scoring import ScoreSettings, score_texts
+from backend.scoring.score import ScoreSettings, score_texts
 from tiny_models import CORPUS
 
 TOL = 1e-4  # nats, float32
@@ -149,7 +149,7 @@ def test_empty_text_gives_no_rows(model_a):
 
 
 def test_out_of_memory_halves_the_batch_and_keeps_finished_work(model_a, monkeypatch):
-    import backend.scoring as scoring
+    import backend.scoring.score as scoring
 
     real = scoring._score_batch
     calls, finished = [], []
@@ -171,7 +171,7 @@ def test_out_of_memory_halves_the_batch_and_keeps_finished_work(model_a, monkeyp
 
 
 def test_other_errors_are_not_swallowed(model_a, monkeypatch):
-    import backend.scoring as scoring
+    import backend.scoring.score as scoring
 
     def broken(*args):
         raise ValueError("something else")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backend.loading import ModelLoadError
-from backend.sentence_embeddings import load_sentence_encoder
+from backend.models.loading import ModelLoadError
+from backend.models.sentence_encoder import load_sentence_encoder
 
 
 def test_unit_vectors_and_blank_answers(encoder):

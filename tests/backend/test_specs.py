@@ -1,6 +1,6 @@
 import pytest
 
-from backend.specs import ModelSpec, SpecError
+from backend.models.specs import ModelSpec, SpecError
 
 
 def test_string_form_round_trips_and_is_canonical():

@@ -1,4 +1,4 @@
-"""backend/word_embeddings.py: one contextual vector per word, from the embedded all-MiniLM-L6-v2.
+"""backend/behaviorbox/word_embeddings.py: one contextual vector per word, from the embedded all-MiniLM-L6-v2.
 
 Checked against a direct computation through sentence-transformers' own
 token embeddings, and for windowing invariance (a word far from a window's
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from analysis.words import split_words
-from backend import word_embeddings as W
+from backend.behaviorbox import word_embeddings as W
 
 SHORT = "Prices rose by $5.20 in 2024.\nThe naïve café said: ok!\n\n  def f(x):\n    return x"
 

@@ -15,19 +15,19 @@ import pandas as pd
 import torch
 
 from analysis.schema import TOKEN_COLUMNS
-from backend.batch_size import FIRST_BATCH_TOKENS_GPU, CudaMemoryProbe, fit_batch_tokens
-from backend.head_stats import DEFAULT_CHUNK_BYTES, Head, chunk_size, position_stats
-from backend.loading import LoadedModel
-from backend.packing import forward_packed, one_row_per_pack, pack_batches, packed_inputs, packing_works
-from backend.tokens import TokenizedText, tokenize_with_offsets
-from backend.transfer import HostCopy, to_device, to_host
-from backend.windows import Row, pad_batch, plan_rows
+from backend.scoring.batch_size import FIRST_BATCH_TOKENS_GPU, CudaMemoryProbe, fit_batch_tokens
+from backend.scoring.head import DEFAULT_CHUNK_BYTES, Head, chunk_size, position_stats
+from backend.models.loading import LoadedModel
+from backend.scoring.packing import forward_packed, one_row_per_pack, pack_batches, packed_inputs, packing_works
+from backend.scoring.tokens import TokenizedText, tokenize_with_offsets
+from backend.scoring.transfer import HostCopy, to_device, to_host
+from backend.scoring.windows import Row, pad_batch, plan_rows
 
 Progress = Callable[[int, int], None]  # (tokens done, tokens in all)
 
 # Bumped whenever the scorer's numbers change for the same inputs, so that no cached entry
-# (backend/score_cache.py) or resumed corpus part (backend/ray_engine.py) from before is mixed in:
-# 2 = entropy as -Σ p·log p (backend/head_stats.py), up to 4e-3 nats away from version 1's.
+# (backend/store/score_cache.py) or resumed corpus part (backend/corpus/ray_engine.py) from before is mixed in:
+# 2 = entropy as -Σ p·log p (backend/scoring/head.py), up to 4e-3 nats away from version 1's.
 SCORER_VERSION = 2
 
 # Compiling the head costs tens of seconds once per process: worth it for a corpus (it then scores
@@ -45,8 +45,8 @@ class ScoreSettings:
     # Neither of these changes results (tested); they only trade memory for speed.
     batch_tokens: int | None = None  # tokens per forward, padding included; None: 8192 on CPU, grown to fit on GPU
     chunk_positions: int | None = None  # positions per head chunk; None: from DEFAULT_CHUNK_BYTES
-    packing: bool | None = None  # several short texts per input (backend/packing.py); None: if the model passes the check
-    compile_head: bool | None = None  # torch.compile'd head statistics (backend/compiled_head.py); None: for corpora
+    packing: bool | None = None  # several short texts per input (backend/scoring/packing.py); None: if the model passes the check
+    compile_head: bool | None = None  # torch.compile'd head statistics (backend/scoring/compiled_head.py); None: for corpora
 
     def key(self) -> str:
         """The part of the settings that changes results (for the result cache)."""
@@ -72,7 +72,7 @@ def score_texts(
     on_gpu = loaded.device.startswith("cuda")
     batch_tokens = settings.batch_tokens or (FIRST_BATCH_TOKENS_GPU if on_gpu else 8192)
     # On a GPU with no batch size asked for, the first batch measures memory per token and the
-    # rest grow to what fits (backend/batch_size.py).
+    # rest grow to what fits (backend/scoring/batch_size.py).
     probe = CudaMemoryProbe(loaded.device) if on_gpu and settings.batch_tokens is None else None
     with loaded.lock, torch.inference_mode():
         head = Head.of(model)
@@ -89,7 +89,7 @@ def score_texts(
 
 
 def packing_allowed(loaded: LoadedModel) -> bool:
-    """backend/packing.py's check, once per loaded model (the caller holds its lock)."""
+    """backend/scoring/packing.py's check, once per loaded model (the caller holds its lock)."""
     if loaded.packing is None:
         loaded.packing = packing_works(loaded.model, loaded.device)
     return loaded.packing
@@ -196,7 +196,7 @@ def _score_batch(loaded, how: Pass, packs: list[list[Row]]):
 
 @dataclasses.dataclass
 class _Scored:
-    """One batch's statistics, possibly still on their way from the GPU (see backend/transfer.py)."""
+    """One batch's statistics, possibly still on their way from the GPU (see backend/scoring/transfer.py)."""
 
     text_index: np.ndarray
     token_index: np.ndarray

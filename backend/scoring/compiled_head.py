@@ -20,7 +20,7 @@ import warnings
 
 import torch
 
-from backend.head_stats import linear_chunk_stats
+from backend.scoring.head import linear_chunk_stats
 
 
 @functools.cache

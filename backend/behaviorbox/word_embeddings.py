@@ -1,7 +1,7 @@
 """One contextual vector per word of the word table, from a sentence-transformers encoder (issue 6).
 
 BehaviorBox needs an embedding of each word *in its context*. We run the
-encoder's transformer (default all-MiniLM-L6-v2, backend/embedded.py) over
+encoder's transformer (default all-MiniLM-L6-v2, backend/models/embedded.py) over
 each text and mean-pool its token embeddings (the transformer's last hidden
 state, what `SentenceTransformer.encode(output_value="token_embeddings")`
 returns, before the sentence pooling) over the word's pieces.
@@ -126,7 +126,7 @@ def word_embeddings(
 ) -> WordEmbeddings:
     """Contextual vectors for the rows of `words` (text_id, char_start, char_end; any order, any subset).
 
-    encoder: a backend.sentence_embeddings.SentenceEncoder (its lock is held
+    encoder: a backend.models.sentence_encoder.SentenceEncoder (its lock is held
     while the model runs) or a sentence_transformers.SentenceTransformer.
     max_tokens: tokens per encoder call including special tokens (default:
     the encoder's max_seq_length, capped by its position embeddings);

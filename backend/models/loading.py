@@ -17,18 +17,15 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
-from backend.cache_dir import model_cache_dir
-from backend.specs import ModelSpec
+from backend.errors import ModelLoadError, first_line
+from backend.store.paths import model_cache_dir
+from backend.models.specs import ModelSpec
 
 Progress = Callable[[str], None]
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tokenizer_config.json")
 SAFE_WEIGHTS = (".safetensors", ".gguf")
 PICKLE_WEIGHTS = (".bin", ".pt", ".pth", ".ckpt")
-
-
-class ModelLoadError(RuntimeError):
-    """A model that cannot be loaded; the message is meant for the user, in one line."""
 
 
 def bos_token_id(tokenizer, bos: str) -> int | None:
@@ -53,7 +50,7 @@ class LoadedModel:
     tokenizer: object
     # One lock around model calls: two browser sessions may share this object.
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
-    # Whether several texts may share one input (backend/packing.py); checked at first scoring.
+    # Whether several texts may share one input (backend/scoring/packing.py); checked at first scoring.
     packing: bool | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
@@ -76,7 +73,7 @@ class LoadedModel:
 
     @property
     def vocab_size(self) -> int:
-        from backend.head_stats import head_vocab_size
+        from backend.scoring.head import head_vocab_size
 
         return head_vocab_size(self.model.get_output_embeddings())
 
@@ -97,12 +94,12 @@ def load_model(spec: ModelSpec, progress: Progress | None = None) -> LoadedModel
     _say(progress, f"Loading {spec.label} ({resolved.dtype}, {resolved.device})")
     model, tokenizer = _from_pretrained(folder, resolved, revision)
     if resolved.variant == "int8":
-        from backend.variants import quantize_int8
+        from backend.models.variants import quantize_int8
 
         _say(progress, f"Quantising {spec.label} to int8")
         model = quantize_int8(model)
     elif resolved.variant == "prune":
-        from backend.variants import prune_magnitude
+        from backend.models.variants import prune_magnitude
 
         _say(progress, f"Pruning {spec.label} to {resolved.sparsity:.0%} sparsity")
         prune_magnitude(model, resolved.sparsity)
@@ -115,7 +112,7 @@ def load_model(spec: ModelSpec, progress: Progress | None = None) -> LoadedModel
 def _materialise(spec: ModelSpec, progress: Progress | None) -> tuple[str, str | None]:
     """A folder from_pretrained can read (or a hub id), and the revision to ask for."""
     if spec.kind == "embedded":
-        from backend.embedded import locate_gguf
+        from backend.models.embedded import locate_gguf
 
         _say(progress, f"Locating embedded model {spec.source}")
         return _gguf_to_safetensors(locate_gguf(spec.source), progress), None
@@ -187,7 +184,7 @@ def _gguf_to_safetensors(gguf: Path, progress: Progress | None) -> str:
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
     except Exception as error:  # gguf raises many kinds on a damaged file
-        raise ModelLoadError(f"could not read GGUF file {gguf}: {_first_line(error)}") from error
+        raise ModelLoadError(f"could not read GGUF file {gguf}: {first_line(error)[:300]}") from error
     _say(progress, f"Saving {gguf.name} as safetensors in {target.parent}")
     # Write to a private folder, then rename: a crash leaves no half-written cache entry.
     tmp = target.parent / f".tmp-{uuid.uuid4().hex}"
@@ -253,9 +250,5 @@ def _explain_load_error(source: str, spec: ModelSpec, error: Exception) -> str:
             return f"{source!r} needs custom code from its repository; turn on trust_remote_code if you trust it"
     if "safetensors" in lowered and not spec.allow_pickle:
         return f"{source}: no safetensors weights; turn on allow_pickle to load pickle checkpoints you trust"
-    return f"could not load {spec.label}: {_first_line(error)}"
+    return f"could not load {spec.label}: {first_line(error)[:300]}"
 
-
-def _first_line(error: Exception) -> str:
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return (lines[0] if lines else type(error).__name__)[:300]

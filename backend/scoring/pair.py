@@ -10,9 +10,9 @@ import pandas as pd
 from analysis.schema import MODEL_COLUMN
 from analysis.summary import summarize
 from analysis.words import align_words
-from backend.loading import LoadedModel
-from backend.score_cache import cached_score_texts
-from backend.scoring import ScoreSettings
+from backend.models.loading import LoadedModel
+from backend.store.score_cache import cached_score_texts
+from backend.scoring.score import ScoreSettings
 
 # (model "a" or "b", tokens done, tokens in all)
 PairProgress = Callable[[str, int, int], None]

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from backend.loading import ModelLoadError
+from backend.errors import ModelLoadError, first_line
 
 DEFAULT_BATCH = 32  # pairs per forward
 MAX_PAIR_TOKENS = 512  # NLI encoders are trained on short pairs; answers are short
@@ -128,5 +128,4 @@ def _explain(source: str, is_local: bool, allow_pickle: bool, error: Exception) 
         )
     if "safetensors" in lowered and not allow_pickle:
         return f"NLI model {source}: no safetensors weights (pickle checkpoints are refused unless allowed)"
-    first = next((line.strip() for line in text.splitlines() if line.strip()), type(error).__name__)
-    return f"could not load NLI model {source!r}: {first[:300]}"
+    return f"could not load NLI model {source!r}: {first_line(error)[:300]}"

@@ -1,14 +1,14 @@
 """Corpus scoring on Ray Data: the same scoring as the local engine, spread over a Ray cluster.
 
   read     a Dataset of the corpus files -> map_batches(parse) -> one row per text
-           (backend.corpus.parse_file, so the texts are those the local engine reads);
+           (backend.corpus.readers.parse_file, so the texts are those the local engine reads);
            gathered on the driver, where each text gets its text_id (corpus order) and text_hash
   resume   texts whose hash is already in a finished part of OUT are not scored again
   score    a Dataset of work units (texts of about --batch-tokens tokens) -> map_batches over an
            actor pool: each actor loads model A and model B once and calls
-           backend.scoring.score_texts and backend.pair.combine on each unit; Ray restarts an actor
+           backend.scoring.score.score_texts and backend.scoring.pair.combine on each unit; Ray restarts an actor
            that dies and retries its unit, so a crash costs that unit
-  write    the driver writes each finished unit as one part of OUT (backend.corpus_run) as it arrives,
+  write    the driver writes each finished unit as one part of OUT (backend.store.corpus_output) as it arrives,
            so no shared file system is needed, and a stopped job keeps every finished part
   check    every text in exactly one part; rows on disk = rows the parts count
 
@@ -29,8 +29,8 @@ from typing import Callable
 
 import pandas as pd
 
-from backend.corpus import corpus_files, parse_file
-from backend.corpus_run import (
+from backend.corpus.readers import corpus_files, parse_file
+from backend.store.corpus_output import (
     HASH_COLUMN,
     TABLES,
     CorpusOutput,
@@ -39,9 +39,9 @@ from backend.corpus_run import (
     part_key,
     to_parquet_bytes,
 )
-from backend.inputs import InputError
-from backend.score_cache import text_hash
-from backend.scoring import SCORER_VERSION, ScoreSettings
+from backend.corpus.inputs import InputError
+from backend.store.score_cache import text_hash
+from backend.scoring.score import SCORER_VERSION, ScoreSettings
 
 REPO = Path(__file__).resolve().parents[1]
 CHARS_PER_TOKEN = 4  # to size units before any tokenizer is loaded; a unit's size only moves speed
@@ -184,8 +184,8 @@ class PairScorer:
     def __init__(self, model_a: str, model_b: str, settings: dict, threads: int | None = None):
         import torch
 
-        from backend.loading import load_model
-        from backend.specs import ModelSpec
+        from backend.models.loading import load_model
+        from backend.models.specs import ModelSpec
 
         from transformers.utils import logging as transformers_logging
 
@@ -199,8 +199,8 @@ class PairScorer:
         return pd.DataFrame([self.score_unit(*row) for row in zip(batch["key"], batch["hashes"], batch["texts"], batch["text_ids"])])
 
     def score_unit(self, key: str, hashes, texts, text_ids) -> dict:
-        from backend.pair import combine
-        from backend.scoring import score_texts
+        from backend.scoring.pair import combine
+        from backend.scoring.score import score_texts
 
         started = time.perf_counter()
         hashes, texts = list(hashes), list(texts)
@@ -266,12 +266,12 @@ def score_corpus(
     say: Say | None = None,
 ) -> dict:
     """Score a corpus file or folder into the output folder out; returns its meta (counts included)."""
-    from backend.specs import ModelSpec
+    from backend.models.specs import ModelSpec
 
     say = say or (lambda message: print(message, file=sys.stderr))
     parsed = [ModelSpec.parse(spec) for spec in (model_a, model_b)]  # a bad spec fails here, not in the actors
     if not (options.address or os.environ.get("RAY_ADDRESS")):
-        from backend.loading import _check_folder
+        from backend.models.loading import _check_folder
 
         for spec in parsed:  # on this machine the actors see our files: say now, not after Ray has started
             if spec.kind == "folder":
@@ -382,9 +382,9 @@ def _unwrap(error: BaseException) -> BaseException:
     """The user's error inside Ray's wrappers (a model that cannot load in an actor, say), as its own type."""
     import re
 
-    from backend.loading import ModelLoadError
-    from backend.scoring import OutOfMemory
-    from backend.specs import SpecError
+    from backend.models.loading import ModelLoadError
+    from backend.scoring.score import OutOfMemory
+    from backend.models.specs import SpecError
 
     kinds = {"ModelLoadError": ModelLoadError, "InputError": InputError, "OutOfMemory": OutOfMemory, "SpecError": SpecError}
     if not type(error).__module__.startswith("ray"):

@@ -119,9 +119,9 @@ def position_stats(head: Head, hidden: torch.Tensor, targets: torch.Tensor, top_
 
     hidden: [n, d], the state at the position *before* each target (the shift
     is the caller's). targets: [n] token ids. compiled: run each chunk through the torch.compile'd
-    head (backend/compiled_head.py) where the head is a plain Linear; same numbers up to rounding.
+    head (backend/scoring/compiled_head.py) where the head is a plain Linear; same numbers up to rounding.
     """
-    from backend.compiled_head import compiled_chunk_stats
+    from backend.scoring.compiled_head import compiled_chunk_stats
 
     fused = compiled_chunk_stats() if compiled and head.weight is not None else None
     parts = []
@@ -144,7 +144,7 @@ def position_stats(head: Head, hidden: torch.Tensor, targets: torch.Tensor, top_
 
 
 def linear_chunk_stats(hidden, targets, weight, bias, scale: float, softcap: float | None, top_k: int):
-    """One chunk through a plain Linear head: the function backend/compiled_head.py compiles."""
+    """One chunk through a plain Linear head: the function backend/scoring/compiled_head.py compiles."""
     logits = _scaled(torch.nn.functional.linear(hidden.float(), weight, bias), scale, softcap)
     return _logit_stats(logits, targets, top_k)
 

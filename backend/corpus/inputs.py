@@ -8,13 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from backend.errors import InputError
+
 SPLITS = ("none", "line", "paragraph")
 TEXT_SUFFIXES = (".txt", ".md")
 TABLE_SUFFIXES = (".csv", ".jsonl")
-
-
-class InputError(ValueError):
-    pass
 
 
 def decode_utf8(data: bytes, name: str) -> str:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from backend.cache_dir import cache_dir
-from backend.loading import LoadedModel
-from backend.scoring import SCORER_VERSION, Progress, ScoreSettings, score_texts
+from backend.store.paths import cache_dir
+from backend.models.loading import LoadedModel
+from backend.scoring.score import SCORER_VERSION, Progress, ScoreSettings, score_texts
 
 
 def text_hash(text: str) -> str:

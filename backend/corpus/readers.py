@@ -2,7 +2,7 @@
 
 The order is the contract between engines and between runs: files sorted by
 their path relative to the corpus root (folders recursed), and inside a file
-the order backend.inputs.read_texts gives. Text formats (.txt, .md) and tables
+the order backend.corpus.inputs.read_texts gives. Text formats (.txt, .md) and tables
 (.csv, .jsonl) go through read_texts itself, so a file yields exactly the
 texts the local engine would score; .parquet tables follow the same rules
 (the text column, strings only, empty or whitespace-only values dropped).
@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from backend.inputs import TABLE_SUFFIXES, TEXT_SUFFIXES, InputError, read_texts
+from backend.corpus.inputs import TABLE_SUFFIXES, TEXT_SUFFIXES, InputError, read_texts
 
 PARQUET_SUFFIXES = (".parquet",)
 CORPUS_SUFFIXES = TEXT_SUFFIXES + TABLE_SUFFIXES + PARQUET_SUFFIXES

@@ -46,8 +46,8 @@ import pandas as pd
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
-from backend.inputs import InputError, check_texts
-from backend.loading import LoadedModel
+from backend.corpus.inputs import InputError, check_texts
+from backend.models.loading import LoadedModel
 
 # (prompts done, prompts in all); fractional while a call is decoding.
 Progress = Callable[[float, int], None]

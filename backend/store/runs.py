@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from backend.cache_dir import cache_dir
-from backend.pair import PairResult
+from backend.store.paths import cache_dir
+from backend.scoring.pair import PairResult
 
 TABLES = ("tokens", "words", "summary")
 

@@ -16,6 +16,8 @@ import dataclasses
 import os
 from urllib.parse import parse_qsl, urlencode
 
+from backend.errors import SpecError
+
 EMBEDDED_ALIASES = ("smollm2-135m", "gemma3-270m")
 # Different tokenizers on purpose. SmolLM2 scores raw text after <|endoftext|>, as its pretraining
 # documents began, not after the chat-start token its tokenizer declares as BOS: measured on 60
@@ -24,10 +26,6 @@ DEFAULT_PAIR = ("smollm2-135m?bos=<|endoftext|>", "gemma3-270m")  # spec strings
 RECOMMENDED_BOS = {"smollm2-135m": "<|endoftext|>"}  # what the sidebar fills in when an embedded model is picked
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 VARIANTS = ("none", "int8", "prune")
-
-
-class SpecError(ValueError):
-    """A model spec that cannot mean anything (bad option, bad value)."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,14 +1,14 @@
 """BehaviorBox on a scored pair, end to end, persisted with the run (issue 6).
 
-  word table (PairResult.words) -> contextual word vectors (backend/word_embeddings.py)
+  word table (PairResult.words) -> contextual word vectors (backend/behaviorbox/word_embeddings.py)
   -> performance-aware vectors (analysis.behaviorbox, + both models' word probabilities)
-  -> BatchTopK SAE (backend/sae.py) -> each feature's top words -> stats
+  -> BatchTopK SAE (backend/behaviorbox/sae.py) -> each feature's top words -> stats
   -> the context check: the same SAE on the vectors with the probability part set to its corpus mean
      ranks words by context alone; does the feature's winner still win on those words?
   -> selection (large, consistent gap that holds in context), descriptions
 
 Only this module orchestrates; the maths lives in analysis/behaviorbox.py and
-backend/sae.py. Importing it does not import torch (the page imports it to
+backend/behaviorbox/sae.py. Importing it does not import torch (the page imports it to
 read saved results): torch comes in with the first training.
 
 A result is saved in the run's folder of the run store, under behaviorbox/:
@@ -64,7 +64,7 @@ Progress = Callable[[str, int, int, str], None]
 class BehaviorBoxSettings:
     dict_size: int | None = None  # None: analysis.behaviorbox.default_sae_size(n_words)
     k: int | None = None  # None: with dict_size, from default_sae_size
-    steps: int | None = None  # None: default_steps(n_words) (backend/sae.py's rule)
+    steps: int | None = None  # None: default_steps(n_words) (backend/behaviorbox/sae.py's rule)
     w: float = 0.7  # weight of the probability part (the paper's default)
     top: int = 50  # top activating words looked at per feature
     pct: float = 25.0  # keep those above this percentile of the top activations...
@@ -79,12 +79,12 @@ class BehaviorBoxSettings:
     seed: int = 0
     lr: float = 1e-3
     batch_size: int = 256
-    # Steps without activation before backend/sae.py re-initialises a feature; None: never.
+    # Steps without activation before backend/behaviorbox/sae.py re-initialises a feature; None: never.
     # Off by default for now: sae._resample gives a new feature encoder weights of the mean
     # alive norm, and on these vectors (the two probability columns carry most of the
     # variance) the new features swamp BatchTopK and training diverges (loss 0.04 -> 300 on
     # tests/backend/test_behaviorbox_run.py's corpus). Anthropic's recipe scales by 0.2 of
-    # that norm, which trains cleanly; set 200 here once backend/sae.py does.
+    # that norm, which trains cleanly; set 200 here once backend/behaviorbox/sae.py does.
     dead_steps: int | None = None
     # torch intra-op threads while embedding and training; None: torch's own choice. Fixed,
     # never picked from the machine's load, so the same seed trains the same SAE.
@@ -92,7 +92,7 @@ class BehaviorBoxSettings:
 
 
 def default_steps(n_words: int, batch_size: int = 256) -> int:
-    """backend.sae.default_steps, without importing torch (a test keeps the two equal)."""
+    """backend.behaviorbox.sae.default_steps, without importing torch (a test keeps the two equal)."""
     return max(2000, 10 * math.ceil(n_words / max(1, min(batch_size, n_words))))
 
 
@@ -120,12 +120,12 @@ class BehaviorBoxResult:
     n_words: int  # words used (both logprobs finite)
     stats: pd.DataFrame  # STATS_COLUMNS + CONTEXT_COLUMNS (absent when saved before), every feature that fired
     examples: pd.DataFrame  # feature_examples(...) + word_row (label in the run's word table)
-    history: dict  # backend.sae.train_sae's history (loss per step, threshold, dead features, device...)
+    history: dict  # backend.behaviorbox.sae.train_sae's history (loss per step, threshold, dead features, device...)
     timings: dict  # seconds: embedding, training, features
     encoder: str
     model_descriptions: dict = dataclasses.field(default_factory=dict)  # feature -> {"text", "model"}
     folder: str | None = None  # where it is saved; None: only in memory
-    sae: object = None  # the trained backend.sae.SAEModel when in memory
+    sae: object = None  # the trained backend.behaviorbox.sae.SAEModel when in memory
 
 
 def usable_words(words: pd.DataFrame) -> pd.DataFrame:
@@ -166,9 +166,9 @@ def run_behaviorbox(
     run_folder: str | Path | None = None,
     device: str | None = None,
 ) -> BehaviorBoxResult:
-    """Train BehaviorBox on a backend.pair.PairResult and find its features.
+    """Train BehaviorBox on a backend.scoring.pair.PairResult and find its features.
 
-    encoder: a backend.sentence_embeddings.SentenceEncoder (default: the
+    encoder: a backend.models.sentence_encoder.SentenceEncoder (default: the
     embedded all-MiniLM-L6-v2, on the GPU when there is one). run_folder: a
     run's folder (`run_folder_of`); the result is saved there and word
     vectors cached there are reused. device: the SAE's (default: cuda when
@@ -198,7 +198,7 @@ def _run(result, words, settings, progress, encoder, run_folder, device) -> Beha
     if vectors is not None and len(vectors) == n:
         say("embedding", 1, 1, f"Word vectors reused from the run ({n:,} words)")
     else:
-        from backend.word_embeddings import word_embeddings
+        from backend.behaviorbox.word_embeddings import word_embeddings
 
         say("embedding", 0, 1, f"Embedding {n:,} words in context…")
         vectors = word_embeddings(
@@ -211,7 +211,7 @@ def _run(result, words, settings, progress, encoder, run_folder, device) -> Beha
     p_a = np.exp(words["logprob_a"].to_numpy(float))
     p_b = np.exp(words["logprob_b"].to_numpy(float))
     x = B.performance_aware_embeddings(vectors, p_a, p_b, settings.w)
-    from backend import sae as S
+    from backend.behaviorbox import sae as S
 
     def on_step(step: int, total: int, loss: float) -> None:
         say("training", step, total, f"Training the sparse autoencoder: step {step:,} of {total:,}, loss {loss:.4f}")
@@ -245,9 +245,9 @@ def _run(result, words, settings, progress, encoder, run_folder, device) -> Beha
 
 def _context_check(model, x: np.ndarray, words: pd.DataFrame, stats: pd.DataFrame, settings) -> pd.DataFrame:
     """analysis.behaviorbox.context_check with the context-only examples of this SAE: the same
-    inference encoding (threshold rule, backend.sae.top_activations) and keep rule as the
+    inference encoding (threshold rule, backend.behaviorbox.sae.top_activations) and keep rule as the
     features' own examples, on vectors whose probability part is the corpus mean."""
-    from backend import sae as S
+    from backend.behaviorbox import sae as S
 
     top = S.top_activations(model, B.context_only_vectors(x), top=settings.top)
     examples = B.feature_examples(top, words, settings.top, settings.pct, settings.min_frac)
@@ -273,7 +273,7 @@ def default_encoder():
     """The embedded all-MiniLM-L6-v2, on the GPU when there is one."""
     import torch
 
-    from backend.sentence_embeddings import load_sentence_encoder
+    from backend.models.sentence_encoder import load_sentence_encoder
 
     return load_sentence_encoder(device="cuda" if torch.cuda.is_available() else "cpu")
 
@@ -336,8 +336,8 @@ def examples_in_context(
 
 
 def run_folder_of(run_id: str, store=None) -> Path:
-    """The folder of a saved run (backend.run_store.RunStore layout: <root>/<run_id>)."""
-    from backend.run_store import RunNotFound, RunStore
+    """The folder of a saved run (backend.store.runs.RunStore layout: <root>/<run_id>)."""
+    from backend.store.runs import RunNotFound, RunStore
 
     store = store or RunStore()
     folder = store.root / run_id
@@ -371,7 +371,7 @@ def _meta(bb: BehaviorBoxResult) -> dict:
 def save_behaviorbox(bb: BehaviorBoxResult, run_folder: str | Path, vectors: np.ndarray | None = None,
                      words_key: str | None = None) -> Path:
     """Write bb (and its SAE, when in memory) into <run_folder>/behaviorbox, replacing an earlier one."""
-    from backend.sae import save_sae
+    from backend.behaviorbox.sae import save_sae
 
     final = Path(run_folder) / SUBDIR
     tmp = Path(run_folder) / f".tmp-{SUBDIR}-{os.getpid()}-{time.time_ns()}"
@@ -424,8 +424,8 @@ def load_behaviorbox(run_folder: str | Path) -> BehaviorBoxResult | None:
 
 
 def load_sae_of(bb: BehaviorBoxResult, device: str | None = None):
-    """The trained SAE of a saved result (backend.sae.SAEModel)."""
-    from backend.sae import load_sae
+    """The trained SAE of a saved result (backend.behaviorbox.sae.SAEModel)."""
+    from backend.behaviorbox.sae import load_sae
 
     if bb.sae is None:
         if bb.folder is None:
@@ -473,7 +473,7 @@ def describe_prompt(examples: pd.DataFrame, n: int = DESCRIBE_EXAMPLES) -> str:
 
 
 def describe_with_model(loaded, examples: pd.DataFrame, n: int = DESCRIBE_EXAMPLES, max_new_tokens: int = 60) -> str:
-    """A description written by an instruct model (backend.loading.LoadedModel,
+    """A description written by an instruct model (backend.models.loading.LoadedModel,
     e.g. smollm2-135m) from the feature's n strongest examples in context.
     Greedy decoding, under the model's lock. The caller must show it as
     model-written: a small model's guess, not a measurement."""

@@ -9,7 +9,7 @@
 
 `pd.read_parquet(OUT / "tokens")` is the local engine's token table (in another
 row order, with the extra text_hash column). Texts are keyed by content hash
-(backend.score_cache.text_hash): a part is done when its marker exists and its
+(backend.store.score_cache.text_hash): a part is done when its marker exists and its
 three files hold the rows the marker counts; anything else is a remnant of a
 crash and is deleted, so a rerun scores exactly the texts that are missing.
 Each file is written under a hidden temporary name and renamed, and the
@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.schema import MODEL_COLUMN, SUMMARY_COLUMNS, TOKEN_COLUMNS, WORD_COLUMNS
-from backend.inputs import InputError
+from backend.corpus.inputs import InputError
 
 FORMAT = "duet-corpus/1"
 HASH_COLUMN = "text_hash"
@@ -199,7 +199,7 @@ class CorpusOutput:
 
 def open_corpus_run(folder: str | Path):
     """(PairResult, meta) of a complete corpus output folder, tables in the local engine's row order."""
-    from backend.pair import PairResult
+    from backend.scoring.pair import PairResult
 
     output = CorpusOutput(Path(folder))
     meta = output.read_meta()
@@ -225,7 +225,7 @@ def open_corpus_run(folder: str | Path):
 
 def import_corpus_run(folder: str | Path, name: str = "", store=None) -> str:
     """Copy a complete corpus output into the run store (the dashboard's Runs page); returns the run id."""
-    from backend.run_store import RunStore
+    from backend.store.runs import RunStore
 
     result, meta = open_corpus_run(folder)
     store = store or RunStore()

@@ -1,0 +1,1 @@
+"""Reading texts: uploads and files, corpora of many files, the Ray engine."""

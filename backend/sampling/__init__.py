@@ -1,0 +1,1 @@
+"""Sampling answers from one model for semantic entropy and diversity."""

@@ -1,0 +1,1 @@
+"""Everything Duet keeps on disk: paths, runs, sample runs, the score cache, corpus outputs."""
