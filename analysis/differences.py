@@ -1,4 +1,4 @@
-"""Quick, transparent difference views over the word table (issue 6).
+"""Quick, transparent difference views over the word table: contexts, leaderboards, word groups.
 
 Input everywhere is the word table of `analysis.schema.WORD_COLUMNS`: one row
 per word per text, `delta = logprob_a - logprob_b` in nats (positive: model A
@@ -10,8 +10,8 @@ predicted the word better). Texts come as a list[str] indexed by `text_id`.
 - `leaderboard`: the words where A beats B most (side="a") or B beats A most.
 - `GROUPS`: one declarative registry of word groups. A group family is one
   decorated function `words -> labels` (a label per row, NA = not in it).
-- `group_aggregates`: n, mean/median Δ, A's win share and a seeded bootstrap
-  CI of the mean per group (only for groups of at least MIN_CI_WORDS words).
+- `group_aggregates`: n, mean/median Δ, A's win share, an interval that resamples texts,
+  and a significance flag with the false discovery rate controlled across groups.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
+
+from analysis import resampling as R
 
 # --- contexts and leaderboards -----------------------------------------------
 
@@ -279,42 +281,17 @@ def group_labels(words: pd.DataFrame, name: str) -> pd.Series:
 
 # --- aggregates --------------------------------------------------------------
 
-# A percentile bootstrap resamples the group's own words, so on a few words it can only
-# reproduce their spread: 2 words give 3 possible resample means and an "interval" that is
-# just their range, which excludes 0 whenever both words lean the same way. Its coverage
-# stays well below the nominal 95% until a group holds about ten words, so smaller groups
-# get their mean and median but no interval and are never flagged significant.
+# Intervals resample texts, not words (analysis/resampling.py): words of one text are correlated.
+# A group also needs enough words for its mean to be worth an interval: on 2 words even a text
+# bootstrap only reproduces their spread. Smaller groups get their mean and median, no interval.
 MIN_CI_WORDS = 10
+NOTE_FEW_WORDS = f"under {MIN_CI_WORDS} words"
+NOTE_ONE_TEXT = "one text: no interval across texts"
 
 AGGREGATE_COLUMNS = [
-    "family", "group", "n", "n_nan", "mean_delta", "median_delta",
-    "a_win_share", "ci_low", "ci_high", "significant",
+    "family", "group", "n", "n_nan", "n_texts", "mean_delta", "median_delta",
+    "a_win_share", "ci_low", "ci_high", "p_value", "q_value", "significant", "ci_note",
 ]  # fmt: skip
-
-
-def bootstrap_mean_ci(
-    values: np.ndarray, n_boot: int = 1000, rng=0, level: float = 0.95
-) -> tuple[float, float]:
-    """Percentile bootstrap CI of the mean of `values` (same units).
-
-    Resamples with replacement, vectorised in chunks of ~4M draws so a 100k
-    word group does not need an n_boot × n index matrix at once. `rng` is a
-    seed or a numpy Generator. NaN CI for fewer than 2 values.
-    """
-    values = np.asarray(values, dtype=float)
-    m = len(values)
-    if m < 2:
-        return (np.nan, np.nan)
-    rng = np.random.default_rng(rng)
-    chunk = max(1, 4_000_000 // m)
-    means = np.empty(n_boot)
-    for s in range(0, n_boot, chunk):
-        b = min(chunk, n_boot - s)
-        idx = rng.integers(0, m, size=(b, m))
-        means[s : s + b] = values[idx].mean(axis=1)
-    alpha = (1.0 - level) / 2.0
-    lo, hi = np.quantile(means, [alpha, 1.0 - alpha])
-    return (float(lo), float(hi))
 
 
 def _group_seed(seed: int, family: str, label: str) -> np.random.Generator:
@@ -333,15 +310,18 @@ def group_aggregates(
 ) -> pd.DataFrame:
     """Δ (nats) per group, one row per (family, group), AGGREGATE_COLUMNS.
 
-    n: words with a finite delta; n_nan: rows of the group dropped for NaN
-    delta; mean_delta / median_delta in nats; a_win_share: share of the n
-    words with delta > 0 (ties count as not won); ci_low/ci_high: percentile
-    bootstrap CI (`level`) of the mean, seeded per group, NaN when n <
-    min_words (see MIN_CI_WORDS); significant: the CI exists and excludes 0.
+    n: words with a finite delta; n_nan: rows of the group dropped for NaN delta; n_texts: texts
+    holding the n words; mean_delta (word-weighted) / median_delta in nats; a_win_share: share
+    of the n words with delta > 0 (ties count as not won); ci_low/ci_high: the cluster-bootstrap
+    interval (`level`) of the mean, resampling texts, seeded per group; p_value: two-sided, from
+    the same resampling; q_value: Benjamini–Hochberg over every group of the table that has a
+    p-value (the false discovery rate when all of them are read at once); significant: q_value
+    < 1 − level. No interval (NaN, and ci_note says why) under `min_words` words or in one text.
     Groups are listed in registry order, bins in natural order.
     """
     names = list(GROUPS) if groups is None else list(groups)
     delta = words["delta"].to_numpy(dtype=float)
+    text_ids = words["text_id"].to_numpy()
     out = []
     for fam in names:
         lab = GROUPS[fam].assign(words)
@@ -355,26 +335,39 @@ def group_aggregates(
         for label in order:
             if label not in rows_of:
                 continue  # an empty bin: nothing to report
-            vals = delta[rows_of[label]]
-            ok = vals[~np.isnan(vals)]
+            rows = rows_of[label]
+            vals = delta[rows]
+            finite = ~np.isnan(vals)
+            ok = vals[finite]
             n = len(ok)
-            if n >= min_words:
-                lo, hi = bootstrap_mean_ci(ok, n_boot, _group_seed(seed, fam, label), level)
+            n_texts = len(np.unique(text_ids[rows][finite]))
+            lo = hi = p = np.nan
+            note = ""
+            if n < min_words:
+                note = NOTE_FEW_WORDS if min_words == MIN_CI_WORDS else f"under {min_words} words"
+            elif n_texts < 2:
+                note = NOTE_ONE_TEXT
             else:
-                lo, hi = np.nan, np.nan  # too few words for an interval to mean anything
+                m = R.cluster_mean(ok, text_ids[rows][finite], n_boot, _group_seed(seed, fam, label), level)
+                lo, hi, p = m.ci_low, m.ci_high, m.p_value
             out.append(
                 {
                     "family": fam,
                     "group": label,
                     "n": n,
                     "n_nan": len(vals) - n,
+                    "n_texts": n_texts,
                     "mean_delta": ok.mean() if n else np.nan,
                     "median_delta": np.median(ok) if n else np.nan,
                     "a_win_share": (ok > 0).mean() if n else np.nan,
                     "ci_low": lo,
                     "ci_high": hi,
-                    "significant": bool(lo > 0 or hi < 0),
+                    "p_value": p,
+                    "ci_note": note,
                 }
             )
-    res = pd.DataFrame(out, columns=AGGREGATE_COLUMNS)
-    return res.astype({"n": "int64", "n_nan": "int64", "significant": bool})
+    res = pd.DataFrame(out, columns=[c for c in AGGREGATE_COLUMNS if c not in ("q_value", "significant")])
+    res["q_value"] = R.benjamini_hochberg(res["p_value"].to_numpy(dtype=float))
+    res["significant"] = (res["q_value"] < 1.0 - level).to_numpy()
+    res = res[AGGREGATE_COLUMNS]
+    return res.astype({"n": "int64", "n_nan": "int64", "n_texts": "int64", "significant": bool})

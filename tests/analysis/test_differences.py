@@ -137,30 +137,6 @@ def test_registering_a_group_is_one_decorated_function():
         D.GROUPS.pop("starts with q", None)
 
 
-def test_bootstrap_ci_hand_values():
-    assert D.bootstrap_mean_ci([2.0, 2.0, 2.0], n_boot=100, rng=0) == (2.0, 2.0)
-    assert np.isnan(D.bootstrap_mean_ci([1.0], 100, 0)).all()
-    lo, hi = D.bootstrap_mean_ci([0.0, 1.0], n_boot=2000, rng=0)
-    assert (lo, hi) == (0.0, 1.0)  # resample means are 0, .5 or 1
-
-
-def test_bootstrap_ci_matches_normal_theory_and_is_seeded():
-    rng = np.random.default_rng(1)
-    x = rng.normal(0.3, 1.0, size=400)
-    lo, hi = D.bootstrap_mean_ci(x, n_boot=4000, rng=0)
-    se = x.std(ddof=1) / np.sqrt(len(x))
-    assert lo == pytest.approx(x.mean() - 1.96 * se, abs=0.2 * se)
-    assert hi == pytest.approx(x.mean() + 1.96 * se, abs=0.2 * se)
-    assert D.bootstrap_mean_ci(x, 500, 7) == D.bootstrap_mean_ci(x, 500, 7)
-    assert D.bootstrap_mean_ci(x, 500, 7) != D.bootstrap_mean_ci(x, 500, 8)
-    # Chunked draws equal one big draw with the same generator.
-    big = rng.normal(size=30_000)
-    ref = np.random.default_rng(3).integers(0, len(big), size=(200, len(big)))
-    means = big[ref].mean(axis=1)
-    ref_ci = np.quantile(means, [0.025, 0.975])
-    assert D.bootstrap_mean_ci(big, 200, 3) == pytest.approx(ref_ci, rel=1e-12)
-
-
 def corpus(n_texts=30, seed=0):
     rng = np.random.default_rng(seed)
     vocab = "the a of The Paris , . ; 42 2024 my_var getValue ( ) = \n \n    data".split(" ")
@@ -207,7 +183,9 @@ def test_group_aggregates_flags_digits_as_significant_and_is_deterministic():
     # A group's CI does not depend on which other groups were asked for.
     alone = D.group_aggregates(w, groups=["numbers"], n_boot=300, seed=0)
     assert alone.iloc[0]["ci_low"] == nums["ci_low"]
-    assert (agg["significant"] == ((agg["ci_low"] > 0) | (agg["ci_high"] < 0))).all()
+    # The flag is the BH-adjusted one: never set where the unadjusted interval covers 0.
+    assert not (agg["significant"] & (agg["ci_low"] <= 0) & (agg["ci_high"] >= 0)).any()
+    assert (agg["significant"] == (agg["q_value"] < 0.05)).all()
 
 
 def test_bins_are_listed_in_natural_order():
@@ -238,15 +216,24 @@ def test_small_groups_get_their_mean_but_no_interval_and_no_flag():
     """A bootstrap on 2 words is just their range: never an interval, never 'significant', below MIN_CI_WORDS."""
     small = D.MIN_CI_WORDS - 1
     # Two numbers that both favour A by a lot, among neutral words: the old CI [5, 6] excluded 0.
-    w = table(["5 6 " + "a " * 30], delta=[5.0, 6.0] + [0.0] * 30)
+    w = table(["5 a", "6 " + "a " * 30], delta=[5.0, 0.0, 6.0] + [0.0] * 30)
     row = D.group_aggregates(w, groups=["numbers"], n_boot=200).iloc[0]
     assert (row["n"], row["mean_delta"]) == (2, 5.5)
     assert np.isnan(row["ci_low"]) and np.isnan(row["ci_high"]) and not row["significant"]
+    assert row["ci_note"] == D.NOTE_FEW_WORDS
     # One word short of the minimum: still no interval; at the minimum it is computed and flagged.
     for n, expect in ((small, False), (D.MIN_CI_WORDS, True)):
-        digits = " ".join(str(i) for i in range(n))
-        w = table([digits + " " + "a " * 30], delta=list(np.linspace(4.0, 6.0, n)) + [0.0] * 30)
+        texts = [f"{i} a a" for i in range(n)]
+        deltas = [d for v in np.linspace(4.0, 6.0, n) for d in (v, 0.0, 0.0)]
+        w = table(texts, delta=deltas)
         row = D.group_aggregates(w, groups=["numbers"], n_boot=200).iloc[0]
         assert row["n"] == n and row["significant"] == expect
         assert np.isfinite(row["ci_low"]) == expect
     assert np.isnan(D.group_aggregates(w, groups=["numbers"], n_boot=200, min_words=n + 1).iloc[0]["ci_low"])
+
+
+def test_a_group_in_one_text_says_so_instead_of_a_word_level_interval():
+    w = table([" ".join(str(i) for i in range(20)) + " a a"], delta=[3.0] * 20 + [0.0, 0.0])
+    row = D.group_aggregates(w, groups=["numbers"], n_boot=100).iloc[0]
+    assert row["n"] == 20 and row["n_texts"] == 1 and row["ci_note"] == D.NOTE_ONE_TEXT
+    assert np.isnan(row["ci_low"]) and not row["significant"]
