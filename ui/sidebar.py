@@ -15,7 +15,7 @@ from ui.markdown import literal
 from ui.state import current_result, default_pair
 
 OTHER = "Other: hub id, folder or .gguf"
-VARIANT_NAMES = {"none": "as is", "int8": "int8 (dynamic quantisation)", "prune": "pruned (magnitude)"}
+VARIANT_NAMES = {"none": "as is", "int8": "int8 (weight-only, per channel)", "int8-dynamic": "int8 (dynamic, whole model)", "prune": "pruned (magnitude)"}
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -62,8 +62,8 @@ def _picker(side: str) -> str | None:
         st.text_input("Hub id, local folder or .gguf path", key=f"_path_{side}",
                       placeholder="org/name, /path/to/folder or model.gguf")
     st.selectbox("Variant", VARIANTS, key=f"_variant_{side}", format_func=VARIANT_NAMES.get,
-                 help="Compare a model with a compressed copy of itself: int8 quantises the Linear layers "
-                      "(CPU only); pruned zeroes the smallest weights.")
+                 help="Compare a model with a compressed copy of itself: int8 stores the body's Linear weights in int8 per channel (head kept); int8-dynamic quantises every Linear per tensor, CPU only; "
+                      "pruned zeroes the smallest weights.")
     if state[f"_variant_{side}"] == "prune":
         st.slider("Sparsity", 0.05, 0.95, step=0.05, key=f"_sparsity_{side}", help="Share of Linear weights set to zero.")
     with st.expander("Advanced", expanded=False):

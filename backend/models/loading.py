@@ -96,8 +96,13 @@ def load_model(spec: ModelSpec, progress: Progress | None = None) -> LoadedModel
     if resolved.variant == "int8":
         from backend.models.variants import quantize_int8
 
-        _say(progress, f"Quantising {spec.label} to int8")
+        _say(progress, f"Quantising {spec.label} to int8 (weight-only, per channel)")
         model = quantize_int8(model)
+    elif resolved.variant == "int8-dynamic":
+        from backend.models.variants import quantize_int8_dynamic
+
+        _say(progress, f"Quantising {spec.label} to dynamic int8")
+        model = quantize_int8_dynamic(model)
     elif resolved.variant == "prune":
         from backend.models.variants import prune_magnitude
 

@@ -4,7 +4,7 @@ String form (also what the CLI takes):  SOURCE[?option=value&...]
   SOURCE   an embedded alias (smollm2-135m, gemma3-270m), a hub id
            (org/name), a local folder saved with save_pretrained, or a .gguf file
   options  revision, dtype (auto|float32|bfloat16|float16), device (auto|cpu|cuda|cuda:N),
-           variant (none|int8|prune), sparsity (0..1, for prune),
+           variant (none|int8|int8-dynamic|prune), sparsity (0..1, for prune),
            trust_remote_code (0|1), allow_pickle (0|1),
            bos (auto|none|a token of the vocabulary, e.g. <|endoftext|>): what goes before each text
 Example: "smollm2-135m?variant=prune&sparsity=0.5", "smollm2-135m?bos=<|endoftext|>"
@@ -25,7 +25,7 @@ EMBEDDED_ALIASES = ("smollm2-135m", "gemma3-270m")
 DEFAULT_PAIR = ("smollm2-135m?bos=<|endoftext|>", "gemma3-270m")  # spec strings (ModelSpec.parse)
 RECOMMENDED_BOS = {"smollm2-135m": "<|endoftext|>"}  # what the sidebar fills in when an embedded model is picked
 DTYPES = ("auto", "float32", "bfloat16", "float16")
-VARIANTS = ("none", "int8", "prune")
+VARIANTS = ("none", "int8", "int8-dynamic", "prune")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,8 +80,8 @@ class ModelSpec:
         # Options that change the numbers are part of the name, so two configurations of one model
         # (a start token, a dtype, a compressed copy) are never shown under the same label.
         notes = []
-        if self.variant == "int8":
-            notes.append("int8")
+        if self.variant in ("int8", "int8-dynamic"):
+            notes.append(self.variant)
         elif self.variant == "prune":
             notes.append(f"pruned {self.sparsity:.0%}")
         if self.dtype != "auto":
@@ -127,7 +127,7 @@ class ModelSpec:
         dtype = self.dtype
         if dtype == "auto":
             dtype = "bfloat16" if device.startswith("cuda") else "float32"
-        if self.variant == "int8":
+        if self.variant == "int8-dynamic":
             # Dynamic int8 quantisation kernels exist for CPU float32 only.
             device, dtype = "cpu", "float32"
         return dataclasses.replace(self, device=device, dtype=dtype)

@@ -63,16 +63,41 @@ def test_unknown_hub_model_offline_names_model_and_hub(monkeypatch):
     assert "\n" not in message
 
 
-def test_int8_variant_quantises_linear_layers(tiny_a):
+def test_int8_is_weight_only_per_channel_with_the_head_kept(tiny_a):
+    """variant=int8: every body Linear holds round(w / s) · s with s = max|row| / 127.5; the head is untouched."""
     plain = load_model(ModelSpec(str(tiny_a)))
     quant = load_model(ModelSpec(str(tiny_a), variant="int8"))
+    plain_linears = {n: m for n, m in plain.model.named_modules() if isinstance(m, torch.nn.Linear)}
+    head_name = next(n for n, m in plain.model.named_modules() if m is plain.model.get_output_embeddings())
+    checked = 0
+    for name, module in quant.model.named_modules():
+        if name not in plain_linears:
+            continue
+        w = plain_linears[name].weight.detach()
+        if name == head_name:
+            assert torch.equal(module.weight.detach(), w)
+            continue
+        scale = w.abs().amax(dim=1, keepdim=True) / 127.5
+        expect = torch.round(w / scale).clamp(-128, 127) * scale
+        got = module.weight.dequantize()
+        # Equal up to float rounding of w / s at exact half steps: never more than one step apart.
+        assert ((got - expect).abs() <= scale * 1.001).all()
+        assert ((got - expect).abs() < 1e-6).float().mean() > 0.99
+        checked += 1
+    assert checked >= 4
+    text = ["The quick brown fox jumps over the lazy dog."]
+    a, b = score_texts(plain, text), score_texts(quant, text)
+    dynamic = score_texts(load_model(ModelSpec(str(tiny_a), variant="int8-dynamic")), text)
+    assert a["token_id"].tolist() == b["token_id"].tolist() == dynamic["token_id"].tolist()
+    weight_only = np.abs(a["logprob"] - b["logprob"]).max()
+    assert 0 < weight_only < np.abs(a["logprob"] - dynamic["logprob"]).max()  # really different, and finer
+
+
+def test_int8_dynamic_variant_quantises_every_linear_layer(tiny_a):
+    quant = load_model(ModelSpec(str(tiny_a), variant="int8-dynamic"))
     kinds = {type(m).__module__ for m in quant.model.modules()}
     assert "torch.ao.nn.quantized.dynamic.modules.linear" in kinds, kinds
     assert not any(type(m) is torch.nn.Linear for m in quant.model.modules())
-    a, b = score_texts(plain, ["The quick brown fox."]), score_texts(quant, ["The quick brown fox."])
-    assert a["token_id"].tolist() == b["token_id"].tolist()
-    diff = np.abs(a["logprob"] - b["logprob"])
-    assert diff.max() < 1.0 and diff.max() > 0  # close, but really a different model
 
 
 def test_prune_variant_reaches_sparsity(tiny_a):

@@ -22,7 +22,8 @@ def test_auto_resolves_by_device():
     assert ModelSpec("m").resolved(cuda_available=False).dtype == "float32"
     on_gpu = ModelSpec("m").resolved(cuda_available=True)
     assert (on_gpu.device, on_gpu.dtype) == ("cuda", "bfloat16")
-    assert ModelSpec("m", variant="int8").resolved(True).device == "cpu"
+    assert ModelSpec("m", variant="int8-dynamic").resolved(True).device == "cpu"
+    assert ModelSpec("m", variant="int8").resolved(True).device == "cuda"  # weight-only int8 runs on a GPU
 
 
 @pytest.mark.parametrize(
