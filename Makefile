@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
+# Local by default; `make run ADDRESS=0.0.0.0` shares it on purpose (README: Sharing Duet with colleagues).
+ADDRESS ?= 127.0.0.1
 
 .PHONY: install run test bench clean
 
@@ -17,7 +19,8 @@ $(STAMP): requirements.txt requirements-models.txt
 install: $(STAMP)
 
 run: install
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
+	$(PY) -m backend.policy
+	$(VENV)/bin/streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT)
 
 test: install
 	$(PY) -m pytest

@@ -9,12 +9,19 @@ from pathlib import Path
 
 import streamlit as st
 
+from backend.policy import SettingsError, load_settings
 from ui.router import routing
 from ui.sidebar import render_sidebar
 
 ROOT = Path(__file__).resolve().parent
 
 st.set_page_config(page_title="Duet · compare two language models", page_icon="🎼", layout="wide")
+
+try:
+    load_settings()  # make run checks it before the server starts; this catches a later edit
+except SettingsError as error:
+    st.error(f"Duet cannot start: invalid operator settings. {error}")
+    st.stop()
 
 # (path, title, icon, url path); optional pages appear once their file exists in the checkout.
 # Explicit url paths: without them, a pages/ folder makes Streamlit's testing harness

@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from backend.errors import user_message
+from backend.policy import check_browser_spec, load_settings
 from backend.models.specs import DTYPES, EMBEDDED_ALIASES, RECOMMENDED_BOS, VARIANTS, ModelSpec
 from ui.markdown import literal
 from ui.state import current_result, default_pair
@@ -71,8 +72,13 @@ def _picker(side: str) -> str | None:
         st.selectbox("device", DEVICES, key=f"_device_{side}", help="auto: the GPU when there is one.")
         if state[f"_source_{side}"] == OTHER:
             st.text_input("Revision (hub)", key=f"_revision_{side}", placeholder="main")
-        st.checkbox("trust_remote_code", key=f"_remote_{side}", help="Run code from the model's repository. Only for models you trust.")
-        st.checkbox("allow_pickle", key=f"_pickle_{side}", help="Load .bin/.pt checkpoints, which can run code when opened.")
+        operator = _operator_settings()
+        st.checkbox("trust_remote_code", key=f"_remote_{side}", disabled=not operator.allow_remote_code,
+                    help="Run code from the model's repository on this server. Only the operator can allow it "
+                         "(allow_remote_code in duet.toml); the command line keeps it as an option.")
+        st.checkbox("allow_pickle", key=f"_pickle_{side}", disabled=not operator.allow_pickle,
+                    help="Load .bin/.pt checkpoints, which can run code when opened. Only the operator can allow "
+                         "it (allow_pickle in duet.toml); the command line keeps it as an option.")
         st.text_input("Before each text (BOS)", key=f"_bos_{side}",
                       help="auto: the tokenizer's declared BOS token; none: nothing (the first token gets no score); "
                            "or a token of the vocabulary. SmolLM2-Instruct declares its chat-start token "
@@ -83,6 +89,7 @@ def _picker(side: str) -> str | None:
         return None
     variant = state[f"_variant_{side}"]
     try:
+        typed = ModelSpec.parse(source) if "?" in source else None  # options typed after the path
         spec = ModelSpec(
             source=source,
             revision=(state[f"_revision_{side}"].strip() or None) if state[f"_source_{side}"] == OTHER else None,
@@ -93,14 +100,21 @@ def _picker(side: str) -> str | None:
             trust_remote_code=bool(state[f"_remote_{side}"]),
             allow_pickle=bool(state[f"_pickle_{side}"]),
             bos=state[f"_bos_{side}"].strip() or "auto",
-        )
-    except Exception as error:  # noqa: BLE001 - SpecError and friends, shown in one line
-        st.error(f"Model {name}: {user_message(error)}")
+        ) if typed is None else typed
+        check_browser_spec(spec, _operator_settings(), st.get_option("server.address"))
+    except Exception as error:  # noqa: BLE001 - SpecError, ModelRefused and friends, shown in one line
+        st.error(f"Model {name}: {literal(user_message(error))}")
         return None
     # A slot, so that the Score button (later in this same run) can show the device and dtype it loaded.
     _slots()[side] = st.empty()
     show_device(side, str(spec))
     return str(spec)
+
+
+def _operator_settings():
+    # Read on every run: a small file, and an operator's edit takes effect without a restart.
+    # Invalid settings stop the app in app.py before the sidebar is drawn.
+    return load_settings()
 
 
 def _slots() -> dict:
