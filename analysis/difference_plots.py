@@ -1,4 +1,4 @@
-"""The Differences page's figures: group means with intervals, BehaviorBox features, one feature's Δ (DataFrame -> Figure).
+"""The Differences page's figures (DataFrame -> Figure): groups with intervals, BehaviorBox features, one feature's Δ.
 
 Δ = logprob_A − logprob_B in nats in every input; `unit` ("nats" | "bits") converts at display only.
 Positive Δ is drawn to the right and in model A's colour, as everywhere else in Duet.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from analysis import behaviorbox as B
@@ -13,7 +15,7 @@ FEW_WORDS = 1000  # below this, BehaviorBox rarely finds a feature that passes t
 STAGES = {"embedding": (0.0, 0.3), "training": (0.3, 0.95), "features": (0.95, 1.0)}  # shares of the bar
 
 
-def _saved(shown: ShownResult, run_key: str, results: dict):
+def _saved(shown: ShownResult, run_key: str, results: dict) -> Path | None:
     """The run's folder (None for an unsaved result); a result saved in it goes into results."""
     folder = None
     if shown.run_id:
@@ -32,7 +34,7 @@ def _saved(shown: ShownResult, run_key: str, results: dict):
     return folder
 
 
-def _form(n_usable: int):
+def _form(n_usable: int) -> R.BehaviorBoxSettings | None:
     """The settings form; BehaviorBoxSettings when Train was pressed, else None."""
     size, k = B.default_sae_size(n_usable)
     steps = R.default_steps(n_usable)
@@ -62,7 +64,8 @@ def _form(n_usable: int):
     )
 
 
-def _train(shown: ShownResult, settings, folder, run_key: str, results: dict) -> None:
+def _train(shown: ShownResult, settings: R.BehaviorBoxSettings, folder: Path | None, run_key: str,
+           results: dict) -> None:
     """Train with a progress bar; on failure say why and keep the earlier result."""
     bar = st.progress(0.0, text="Starting…")
 
@@ -85,7 +88,7 @@ def _train(shown: ShownResult, settings, folder, run_key: str, results: dict) ->
                  + (" The earlier result below is kept." if run_key in results else ""))
 
 
-def trained(shown: ShownResult, run_key: str):
+def trained(shown: ShownResult, run_key: str) -> R.BehaviorBoxResult | None:
     """This run's BehaviorBox result (saved, or trained now), or None with the reason on the page."""
     st.caption(
         "BehaviorBox (Tjuatja & Neubig, 2025): each word becomes its contextual embedding (all-MiniLM-L6-v2) joined "

@@ -37,7 +37,7 @@ def context_line(f: pd.Series, cut: float, unit: str) -> str:
             f"{f['winner'].upper()} wins {f['context_consistency']:.0%}")
 
 
-def _describe(bb, feat: int, examples: pd.DataFrame, spec_string: str) -> None:
+def _describe(bb: R.BehaviorBoxResult, feat: int, examples: pd.DataFrame, spec_string: str) -> None:
     """Ask a model to describe the feature from its examples; saved with the result, then redrawn."""
     try:
         from backend.models.resident import get_model
@@ -54,7 +54,9 @@ def _describe(bb, feat: int, examples: pd.DataFrame, spec_string: str) -> None:
         st.error(f"No model-written description: {user_message(error)}")
 
 
-def _card(bb, f: pd.Series, ex: pd.DataFrame, shown: ShownResult, unit: str, cut: float, describer: str) -> None:
+def _card(bb: R.BehaviorBoxResult, f: pd.Series, ex: pd.DataFrame, shown: ShownResult, unit: str, cut: float,
+          describer: str) -> None:
+    """One feature; ex: its examples in context (R.examples_in_context), best first."""
     feat = int(f["feature"])
     winner = f["winner"]
     names = model_names(shown)
@@ -85,7 +87,7 @@ def _card(bb, f: pd.Series, ex: pd.DataFrame, shown: ShownResult, unit: str, cut
         downloads.figure_buttons(hist, f"duet-feature-{feat}-delta", f"bb_hist_dl_{feat}")
 
 
-def show(bb, features: pd.DataFrame, shown: ShownResult, unit: str, cut: float) -> None:
+def show(bb: R.BehaviorBoxResult, features: pd.DataFrame, shown: ShownResult, unit: str, cut: float) -> None:
     """How many cards and who describes them, then one card per feature."""
     c1, c2 = st.columns([1, 2])
     n_cards = c1.number_input("Cards shown", 1, max(1, len(features)), min(10, len(features)), key="bb_cards")

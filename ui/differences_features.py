@@ -23,7 +23,7 @@ class Selection:
     cut: float
 
 
-def _caption(bb) -> None:
+def _caption(bb: R.BehaviorBoxResult) -> None:
     s = bb.settings
     total_s = sum(bb.timings.values()) if bb.timings else float("nan")
     loss = bb.history.get("loss") or [float("nan")]
@@ -36,7 +36,8 @@ def _caption(bb) -> None:
     )
 
 
-def _selected(bb, shown: ShownResult, run_key: str, min_lp, min_p, min_ex, require_context) -> pd.DataFrame:
+def _selected(bb: R.BehaviorBoxResult, shown: ShownResult, run_key: str, min_lp: float, min_p: float, min_ex: int,
+              require_context: bool) -> pd.DataFrame:
     """R.selected_features, kept in the session for the same result and thresholds."""
     sel_key = (run_key, id(bb), min_lp, min_p, int(min_ex), require_context)
     cached = st.session_state.get("_diff_sel")
@@ -47,7 +48,7 @@ def _selected(bb, shown: ShownResult, run_key: str, min_lp, min_p, min_ex, requi
     return cached[1]
 
 
-def select(bb, shown: ShownResult, unit: str, run_key: str) -> Selection | None:
+def select(bb: R.BehaviorBoxResult, shown: ShownResult, unit: str, run_key: str) -> Selection | None:
     """The selection widgets and what they keep; None (with the reason shown) when no feature passes."""
     label_a, label_b = shown.labels
     s = bb.settings

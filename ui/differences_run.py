@@ -80,8 +80,8 @@ def introduce(shown: ShownResult, unit: str) -> int:
             st.error(f"Model {side.upper()} has no results in this run: {shown.errors[side]}")
     n_compared = int(np.isfinite(words["delta"].to_numpy(float)).sum()) if len(words) else 0
     n_texts = len(shown.pair.texts)
-    st.markdown(f"**A** = {literal(label_a)} · **B** = {literal(label_b)} · {n_texts:,} text{'s' if n_texts != 1 else ''} · "
-                f"{n_compared:,} words compared · Δ in {unit}")
+    st.markdown(f"**A** = {literal(label_a)} · **B** = {literal(label_b)} · "
+                f"{n_texts:,} text{'s' if n_texts != 1 else ''} · {n_compared:,} words compared · Δ in {unit}")
     if n_compared == 0:
         st.info("No word was scored by both models in this run, so there is nothing to compare.")
     return n_compared

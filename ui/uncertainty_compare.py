@@ -52,18 +52,22 @@ def verdict_line(row, labels, unit: str) -> str:
     if row.prompts_a_higher == row.prompts_b_higher and np.isclose(a, b):
         leader = "neither model"
     else:
-        leader = f"**A · {literal(labels[0])}**" if (row.prompts_a_higher, a) > (row.prompts_b_higher, b) else f"**B · {literal(labels[1])}**"
-    return (f"{info['label']} higher ({info['higher']}): {leader} — higher on {row.prompts_a_higher} of {row.n_prompts} "
-            f"prompts for A, {row.prompts_b_higher} for B; mean {a:.3f}{suffix} (A) vs {b:.3f}{suffix} (B).")
+        a_leads = (row.prompts_a_higher, a) > (row.prompts_b_higher, b)
+        leader = f"**A · {literal(labels[0])}**" if a_leads else f"**B · {literal(labels[1])}**"
+    return (f"{info['label']} higher ({info['higher']}): {leader} — higher on {row.prompts_a_higher} of "
+            f"{row.n_prompts} prompts for A, {row.prompts_b_higher} for B; "
+            f"mean {a:.3f}{suffix} (A) vs {b:.3f}{suffix} (B).")
 
 
 def verdicts(result: UncertaintyResult, clusters: Clustered, unit: str) -> None:
-    clustering = clusters.clustering
+    """One line per metric, then how the clusters were made."""
     for row in gen.verdicts(clusters.summary, VERDICT_METRICS).itertuples(index=False):
         st.markdown("- " + verdict_line(row, result.labels, unit))
+    clustering = clusters.clustering
+    by = (f"embeddings, threshold {clustering['threshold']}" if clustering["method"] == "embedding"
+          else f"NLI: {clustering['name']}")
     st.caption(f"{len(result.prompts)} prompts × {result.settings['n_samples']} samples per model; "
-               f"clusters by {'embeddings, threshold ' + str(clustering['threshold']) if clustering['method'] == 'embedding' else 'NLI: ' + clustering['name']}. "
-               "Semantic entropy counts meanings, not wordings; diversity counts wordings too.")
+               f"clusters by {by}. Semantic entropy counts meanings, not wordings; diversity counts wordings too.")
 
 
 def per_prompt(result: UncertaintyResult, clusters: Clustered, unit: str) -> pd.DataFrame:
