@@ -4,7 +4,8 @@ import streamlit as st
 
 from backend.errors import user_message
 from backend.store.runs import RunStore
-from ui.state import ShownResult, current_result, set_result
+from ui.runs import load_shown
+from ui.state import current_result, set_result
 from ui.markdown import literal
 from ui.tables import readable_time, run_title, runs_display
 from ui.views import render_result
@@ -21,13 +22,11 @@ def _reload(run_id: str, title: str) -> None:
     """Show a saved run; title (its name or time, ui.tables.run_title) names it in the messages."""
     shown_title = f"“{literal(title)}”"  # a name is user text: shown as typed, never as markdown
     try:
-        pair, meta = RunStore().load(run_id)
+        shown = load_shown(run_id)
     except Exception as error:  # noqa: BLE001 - RunNotFound, a damaged file
         st.session_state["_runs_message"] = ("error", f"Could not reload run {shown_title}: {user_message(error)}")
         return
-    settings = meta.get("settings") or {}
-    set_result(ShownResult(pair=pair, model_a=meta.get("model_a", ""), model_b=meta.get("model_b", ""),
-                           settings=settings, errors=dict(settings.get("failed") or {}), run_id=run_id))
+    set_result(shown)
     st.session_state["_runs_shown"] = run_id
     st.session_state["_runs_message"] = ("success", f"Reloaded run {shown_title}.")
 

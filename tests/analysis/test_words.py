@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -81,13 +79,3 @@ def test_bits_per_byte_counts_utf8_bytes_of_scored_tokens():
     assert math.isclose(bits_per_byte([text], a).loc[0], 1.0)
     b = tokens(text, [2], [-math.log(2) * 3, -math.log(2)])
     assert math.isclose(bits_per_byte([text], b).loc[0], 4 / 4)
-
-
-def test_analysis_imports_no_model_or_ui_library():
-    code = (
-        "import sys, importlib, pkgutil, analysis\n"
-        "for m in pkgutil.iter_modules(analysis.__path__): importlib.import_module('analysis.' + m.name)\n"
-        "bad = {'torch', 'transformers', 'streamlit', 'sentence_transformers'} & set(sys.modules)\n"
-        "assert not bad, bad\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,77 @@
+"""One word in its context, as the leaderboards and the feature cards list them, with a link to the token view."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from analysis import differences as D
+from analysis.difference_plots import COLOURS
+from analysis.schema import to_display_units
+from ui.state import ShownResult, current_result, set_result
+
+TIE = "#adb5bd"  # a tie: neither model's colour
+
+
+def fmt(value: float, digits: int = 2) -> str:
+    """A signed number, or – when missing."""
+    return "–" if value is None or not np.isfinite(value) else f"{value:+.{digits}f}"
+
+
+def prob(logprob: float) -> str:
+    """A probability for the examples: three decimals, or two significant digits when smaller than 0.001
+    (a Δ of 15 nats next to "p 0.000" looked like a division by zero)."""
+    if logprob is None or not np.isfinite(logprob):
+        return "–"
+    p = float(np.exp(logprob))
+    return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
+
+
+def _context_html(left: str, word: str, right: str, side: str | None) -> str:
+    """One example: escaped context, the word marked, newlines shown as ↵."""
+    def flat(s: str) -> str:
+        return html.escape(s).replace("\n", " ↵ ")
+
+    colour = COLOURS.get(side or "", TIE)
+    shown_word = D.visible(word) if word.isspace() else word
+    return (f"<span style='color:#555'>{flat(left)}</span>"
+            f"<mark style='background:{colour}33;border-bottom:2px solid {colour};padding:0 2px'>"
+            f"{html.escape(shown_word)}</mark><span style='color:#555'>{flat(right)}</span>")
+
+
+def example_html(logprob_a: float, logprob_b: float, text_id: int, left: str, word: str, right: str,
+                 unit: str) -> str:
+    """Δ, both probabilities, the text's number and the escaped context of one word (logprobs in nats)."""
+    delta = logprob_a - logprob_b
+    side = "a" if delta > 0 else "b" if delta < 0 else None
+    d = float(to_display_units(delta, unit))
+    return (f"<div style='font-size:0.9em;line-height:1.5'>"
+            f"<b style='color:{COLOURS.get(side or '', '#555')}'>Δ {fmt(d)}</b> "
+            f"<span style='color:#777'>p<sub>A</sub> {prob(logprob_a)} · "
+            f"p<sub>B</sub> {prob(logprob_b)} · text {text_id + 1}</span><br>"
+            f"{_context_html(left, word, right, side)}</div>")
+
+
+def _open_token_view(shown: ShownResult, text_id: int, start: int, end: int) -> None:
+    """Show this run in the token view at text_id; the word's span goes in session_state["focus"]."""
+    if current_result() is not shown:
+        set_result(shown)
+    st.session_state["tv_text"] = int(text_id)
+    st.session_state["focus"] = {"run_id": shown.run_id, "text_id": int(text_id), "char_start": int(start),
+                                 "char_end": int(end)}
+    st.switch_page("pages/token_view.py")
+
+
+def example_rows(rows: pd.DataFrame, key: str, shown: ShownResult, unit: str) -> None:
+    """Examples with their context, both probabilities and Δ, each with a button to open it in the token view.
+
+    rows: a table with text_id, char_start, char_end, logprob_a, logprob_b, left, word_text, right.
+    """
+    for i, r in enumerate(rows.itertuples(index=False)):
+        c1, c2 = st.columns([14, 1], vertical_alignment="center")
+        c1.html(example_html(r.logprob_a, r.logprob_b, r.text_id, r.left, r.word_text, r.right, unit))
+        if c2.button("", key=f"{key}_{i}", icon=":material/open_in_new:", help="Open this text in the token view"):
+            _open_token_view(shown, r.text_id, r.char_start, r.char_end)
