@@ -33,9 +33,13 @@ def group_chart(view: pd.DataFrame, unit: str, label_a: str, label_b: str) -> go
     hi = to_display_units(view["ci_high"].to_numpy(float), unit)
     colour = [COLOURS["a"] if (s and m > 0) else COLOURS["b"] if s else NEUTRAL
               for s, m in zip(view["significant"], mean)]
-    # A group too small for an interval: an open marker and no bar, so it never reads as a tight interval.
-    small = (view["n"] < MIN_CI_WORDS).to_numpy()
-    interval = np.where(small, f"no interval (under {MIN_CI_WORDS} words)", "")
+    # A group with no interval (too few words, or one text): an open marker and no bar, so it never
+    # reads as a tight interval; the hover says why.
+    notes = view["ci_note"] if "ci_note" in view else pd.Series("", index=view.index)
+    small = ((view["n"] < MIN_CI_WORDS) | (notes != "")).to_numpy()
+    interval = np.where(small, "no interval (" + notes.where(notes != "", f"under {MIN_CI_WORDS} words") + ")", "")
+    q = view["q_value"].to_numpy(float) if "q_value" in view else np.full(len(view), np.nan)
+    interval = np.where(np.isfinite(q), [f"q (BH) {v:.3g}" for v in q], interval)
     fig = go.Figure(go.Scatter(
         x=mean, y=labels, mode="markers",
         marker={"color": colour, "size": 9, "symbol": np.where(small, "circle-open", "circle")},
@@ -47,7 +51,7 @@ def group_chart(view: pd.DataFrame, unit: str, label_a: str, label_b: str) -> go
     ))
     fig.add_vline(x=0, line_color="#444", line_width=1)
     fig.update_layout(
-        title=f"Mean Δ by group with 95% CI · A = {label_a}, B = {label_b}",
+        title=f"Mean Δ by group, 95% CI resampling texts · A = {label_a}, B = {label_b}",
         xaxis_title=f"mean Δ ({unit}) · right: A better, left: B better",
         yaxis={"autorange": "reversed"}, height=max(320, 22 * len(labels) + 120), margin={"l": 10, "r": 10},
         showlegend=False,

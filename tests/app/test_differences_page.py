@@ -156,7 +156,11 @@ def test_groups_too_small_for_an_interval_show_none_and_say_why(app, saved_run):
     big = groups[groups["n"] >= MIN_CI_WORDS]
     assert len(small[small["n"] >= 2]) and len(big)  # the run has both kinds, including groups of 2-9 words
     assert (small["ci"] == f"– (under {MIN_CI_WORDS} words)").all()
+    assert small["q_value"].isna().all() and big["q_value"].notna().all()
     assert not small["significant"].any() and (small["winner"] == "–").all()
     assert small["mean_delta"].notna().all()  # still listed with their mean (a group with no scored word is not)
-    assert big["ci"].str.contains(" to ").all() and not big["ci"].str.contains("None|nan").any()
+    # Bigger groups: an interval across texts, or the reason there is none (all in one text).
+    across = big[big["n_texts"] >= 2]
+    assert len(across) and across["ci"].str.contains(" to ").all() and not big["ci"].str.contains("None|nan").any()
+    assert (big.loc[big["n_texts"] < 2, "ci"] == "– (one text: no interval across texts)").all()
     assert any(f"An interval needs at least {MIN_CI_WORDS} words" in c.value for c in at.caption)
