@@ -66,6 +66,16 @@ stored("rank", table="tokens", unit="rank", level="token", higher_is_better=Fals
        title="rank of the actual token among the model's predictions", higher="a worse guess", palette="buckets")
 
 
+@metric("typicality", requires=("surprisal", "entropy"), unit="nats", level="token", label="Typicality",
+        help="Surprisal minus entropy: how much more (above 0) or less (below 0) the piece cost than the model "
+             "expected before it; near 0 is typical (locally typical sampling, Meister et al. 2023). Per word: "
+             "the word's surprisal minus the entropy where it begins.",
+        higher="more surprising than it expected", palette="signed",
+        ends=("less surprising than expected", "more surprising than expected"))
+def typicality(surprisal, entropy):
+    return surprisal - entropy
+
+
 # --- both models at once ------------------------------------------------------------------------------
 
 stored("delta", table="words", unit="nats", level="word", pair=True, label="Difference A − B (words)",

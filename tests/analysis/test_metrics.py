@@ -74,6 +74,8 @@ class Case:
 # One entry per derived metric.
 DERIVED = {
     "surprisal": Case(lambda w: -w.logp_a[w.rows, w.token], picker=True, trace=True),
+    "typicality": Case(lambda w: -w.logp_a[w.rows, w.token] - scipy_entropy(np.exp(w.logp_a), axis=1),
+                       picker=True, trace=True),
 }
 
 DERIVED_NAMES = [m.name for m in metrics.declared() if not m.stored]
