@@ -15,8 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from analysis.generations import METRIC_INFO
-from analysis.schema import to_display_units
+from analysis import metrics
 
 COLOUR_A = "#1f6feb"
 COLOUR_B = "#e8590c"
@@ -25,12 +24,14 @@ TEMPLATE = "plotly_white"
 
 def _shown(values, metric: str, units: str) -> np.ndarray:
     values = np.asarray(values, dtype=float)
-    return to_display_units(values, units) if METRIC_INFO.get(metric, {}).get("unit") == "nats" else values
+    return metrics.display(metric, values, units) if metrics.find(metric) else values
 
 
 def _axis_title(metric: str, units: str) -> str:
-    info = METRIC_INFO.get(metric, {"label": metric, "unit": ""})
-    return f"{info['label']} ({units})" if info["unit"] == "nats" else info["label"]
+    m = metrics.find(metric)
+    if m is None:  # a column the registry does not declare: its name, no unit claimed
+        return metric
+    return f"{m.label} ({units})" if m.unit == "nats" else m.label
 
 
 def hover_text(text: str, width: int = 60, max_lines: int = 6) -> str:
@@ -71,10 +72,10 @@ def scatter_a_vs_b(wide: pd.DataFrame, metric: str, labels: tuple[str, str], uni
         ),
         showlegend=False,
     ))
-    info = METRIC_INFO.get(metric, {"higher": "higher"})
-    fig.add_annotation(x=0.02 * top, y=0.97 * top, text=f"{b_label} {html.escape(info['higher'])}", showarrow=False,
+    higher = m.higher if (m := metrics.find(metric)) else "higher"
+    fig.add_annotation(x=0.02 * top, y=0.97 * top, text=f"{b_label} {html.escape(higher)}", showarrow=False,
                        xanchor="left", font=dict(color=COLOUR_B))
-    fig.add_annotation(x=0.97 * top, y=0.03 * top, text=f"{a_label} {html.escape(info['higher'])}", showarrow=False,
+    fig.add_annotation(x=0.97 * top, y=0.03 * top, text=f"{a_label} {html.escape(higher)}", showarrow=False,
                        xanchor="right", font=dict(color=COLOUR_A))
     title = _axis_title(metric, units)
     fig.update_layout(
@@ -105,7 +106,8 @@ def threshold_sweep_figure(sweep: pd.DataFrame, threshold: float, labels: tuple[
                                  line=dict(color=colour), legendgroup=model,
                                  hovertemplate=f"{name}<br>threshold %{{x:.2f}}<br>clusters %{{y:.2f}}<extra></extra>"),
                       row=1, col=1)
-        fig.add_trace(go.Scatter(x=curve["threshold"], y=to_display_units(curve["discrete_semantic_entropy"].to_numpy(), units),
+        entropy = metrics.display("discrete_semantic_entropy", curve["discrete_semantic_entropy"].to_numpy(), units)
+        fig.add_trace(go.Scatter(x=curve["threshold"], y=entropy,
                                  mode="lines+markers", name=name, line=dict(color=colour), legendgroup=model,
                                  showlegend=False,
                                  hovertemplate=f"{name}<br>threshold %{{x:.2f}}<br>entropy %{{y:.3f}}<extra></extra>"),

@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.metrics import at_level
+from analysis.metrics import find as find_metric  # `metrics` is a parameter name here
 from analysis.diversity import DIVERSITY_METRICS, diversity_summary
 from analysis.uncertainty import (
     DEFAULT_SWEEP_THRESHOLDS,
@@ -32,44 +34,17 @@ from analysis.uncertainty import (
 
 NOT_CLUSTERED = -1  # the label of reference answers
 
-# What each per-prompt metric means, for column headers, tooltips and verdicts.
-# unit "nats" columns follow the page's nats/bits toggle. higher: what a higher value says.
-METRIC_INFO = {
-    "discrete_semantic_entropy": dict(label="Semantic entropy (discrete)", unit="nats", higher="more uncertain",
-                                      help="Entropy of the meaning-cluster frequencies of the samples"),
-    "likelihood_semantic_entropy": dict(label="Semantic entropy (likelihood)", unit="nats", higher="more uncertain",
-                                        help="Entropy of cluster probabilities, each the sum of its samples' exp(mean token logprob)"),
-    "naive_predictive_entropy": dict(label="Naive predictive entropy", unit="nats", higher="more uncertain",
-                                     help="Minus the mean length-normalised logprob of the samples (ignores meaning)"),
-    "n_clusters": dict(label="Meaning clusters", unit="", higher="more uncertain",
-                       help="Number of distinct meanings among the samples"),
-    "reference_mean_entropy": dict(label="Reference answer entropy", unit="nats", higher="more uncertain",
-                                   help="Mean next-token entropy along the low-temperature reference answer"),
-    "distinct_1": dict(label="Distinct-1", unit="", higher="more diverse", help="Unique words / words"),
-    "distinct_2": dict(label="Distinct-2", unit="", higher="more diverse", help="Unique word bigrams / bigrams"),
-    "distinct_3": dict(label="Distinct-3", unit="", higher="more diverse", help="Unique word trigrams / trigrams"),
-    "ngram_diversity": dict(label="N-gram diversity", unit="", higher="more diverse",
-                            help="Sum of distinct-n for n = 1..4"),
-    "self_bleu": dict(label="Self-BLEU", unit="", higher="less diverse",
-                      help="Mean BLEU of each sample against the others (0-100)"),
-    "compression_ratio": dict(label="Compression ratio", unit="", higher="less diverse",
-                              help="Bytes / gzip bytes of the samples together"),
-    "mean_pairwise_cosine_distance": dict(label="Mean pairwise cosine distance", unit="", higher="more diverse",
-                                          help="Mean 1 - cosine similarity of the sample embeddings"),
-    "vendi_embedding": dict(label="Vendi score (embeddings)", unit="", higher="more diverse",
-                            help="Effective number of distinct samples, from embedding similarity (1..N)"),
-    "vendi_ngram": dict(label="Vendi score (n-grams)", unit="", higher="more diverse",
-                        help="Effective number of distinct samples, from n-gram count vectors (1..N)"),
-}
-UNCERTAINTY_COLUMNS = (
-    "discrete_semantic_entropy",
-    "likelihood_semantic_entropy",
-    "naive_predictive_entropy",
-    "n_clusters",
-    "reference_mean_entropy",
-)
+# The per-prompt metrics, in picker order, with their label, unit and help: declared in analysis/metrics.py.
+PROMPT_METRICS = tuple(m.name for m in at_level("prompt"))
 DIVERSITY_COLUMNS = tuple(m for m in DIVERSITY_METRICS if m != "n_samples")
-NATS_COLUMNS = tuple(m for m, info in METRIC_INFO.items() if info["unit"] == "nats")
+UNCERTAINTY_COLUMNS = tuple(m for m in PROMPT_METRICS if m not in DIVERSITY_COLUMNS)
+# unit "nats" columns follow the page's nats/bits toggle.
+NATS_COLUMNS = tuple(m for m in PROMPT_METRICS if find_metric(m).unit == "nats")
+# The registry's facts as the uncertainty page reads them (label, unit, higher, help), kept for that page
+# until it reads analysis.metrics itself.
+METRIC_INFO = {
+    m.name: dict(label=m.label, unit=m.unit, higher=m.higher, help=m.help) for m in at_level("prompt")
+}
 
 
 def answer_texts(samples: pd.DataFrame) -> list[str]:
@@ -167,7 +142,7 @@ def model_summary(samples: pd.DataFrame, summary: pd.DataFrame, embeddings: np.n
     records = []
     for model, per_prompt in summary.groupby("model", sort=False):
         record = {"model": model, "n_prompts": int(len(per_prompt))}
-        for metric in (*UNCERTAINTY_COLUMNS, *DIVERSITY_COLUMNS):
+        for metric in PROMPT_METRICS:
             record[f"mean_{metric}"] = float(per_prompt[metric].astype(float).mean())
         rows = np.flatnonzero((samples["model"] == model).to_numpy() & ~samples["is_reference"].to_numpy(dtype=bool))
         overall = diversity_summary([texts[i] for i in rows], None if embeddings is None else np.asarray(embeddings)[rows])
@@ -201,7 +176,7 @@ def verdicts(summary: pd.DataFrame, metrics: Sequence[str], models: tuple[str, s
 
     Columns: metric, mean_a, mean_b, prompts_a_higher, prompts_b_higher,
     prompts_tied, n_prompts (prompts where both are defined), higher (what a
-    higher value means, from METRIC_INFO). Means are over the prompts where
+    higher value means, from analysis/metrics.py). Means are over the prompts where
     both models have a value, so they compare like with like.
     """
     a, b = models
@@ -220,7 +195,7 @@ def verdicts(summary: pd.DataFrame, metrics: Sequence[str], models: tuple[str, s
             "prompts_b_higher": int(np.sum((vb > va) & ~close)),
             "prompts_tied": int(np.sum(close)),
             "n_prompts": int(both.sum()),
-            "higher": METRIC_INFO.get(metric, {}).get("higher", ""),
+            "higher": m.higher if (m := find_metric(metric)) else "",
         })
     return pd.DataFrame(rows)
 

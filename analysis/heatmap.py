@@ -32,43 +32,12 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from analysis import metrics
+from analysis.scales import MISSING_COLOUR, RANK_BUCKETS, Scale, scale_for, text_colour
 from analysis.schema import to_display_units
 
 # At most this many cells are drawn per heatmap; beyond it the page says the map is cut.
 MAX_CELLS = 20_000
-
-# Colourings and what they mean, for pickers and legends.
-TOKEN_COLOURINGS = ("surprisal", "entropy", "rank")
-WORD_COLOURINGS = ("surprisal", "entropy", "delta")
-SAME_VOCAB_COLOURINGS = ("kl_a_b", "kl_b_a", "js", "topk_overlap")
-COLOURING_NAMES = {
-    "surprisal": "Surprisal",
-    "entropy": "Entropy",
-    "rank": "Rank bucket (GLTR)",
-    "delta": "Difference A − B (words)",
-    "kl_a_b": "KL(A‖B)",
-    "kl_b_a": "KL(B‖A)",
-    "js": "Jensen–Shannon",
-    "topk_overlap": "Top-k overlap",
-}
-
-# Sequential palettes, light to dark (ColorBrewer YlOrRd, PuBu, Greens).
-PALETTES = {
-    "surprisal": ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"),
-    "entropy": ("#fff7fb", "#ece7f2", "#d0d1e6", "#a6bddb", "#74a9cf", "#3690c0", "#0570b0", "#034e7b"),
-    "divergence": ("#fcfbfd", "#efedf5", "#dadaeb", "#bcbddc", "#9e9ac8", "#807dba", "#6a51a3", "#4a1486"),
-    "overlap": ("#f7fcf5", "#e5f5e0", "#c7e9c0", "#a1d99b", "#74c476", "#41ab5d", "#238b45", "#005a32"),
-}
-# Diverging for A - B: orange where B predicted better, blue where A did (the models' plot colours).
-DIVERGING = ("#b35806", "#e08214", "#fdb863", "#fee0b6", "#f7f7f7", "#d1e5f0", "#92c5de", "#4393c3", "#2166ac")
-# GLTR-style rank buckets: (upper rank bound, name, colour).
-RANK_BUCKETS = (
-    (1, "top-1", "#b7e4c7"),
-    (10, "top-10", "#fff3a3"),
-    (100, "top-100", "#ffc285"),
-    (math.inf, "worse", "#e4b5f5"),
-)
-MISSING_COLOUR = "#e9ecef"  # no score: the first token of a model without BOS
 
 CSS = """
 .duet-heatmap{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:14px;line-height:1.9;
@@ -94,97 +63,8 @@ CSS = """
 """
 
 
-# --- colour scales -------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class Scale:
-    """How a value (already in display units) becomes a colour."""
-
-    kind: str  # "sequential" | "diverging" | "buckets"
-    title: str  # legend title, with units
-    vmin: float = 0.0
-    vmax: float = 1.0
-    palette: tuple[str, ...] = PALETTES["surprisal"]
-    low_label: str = ""  # diverging: what the low end means
-    high_label: str = ""
-
-    def colour(self, value: float) -> str:
-        if value is None or not np.isfinite(value):
-            return MISSING_COLOUR
-        if self.kind == "buckets":
-            for bound, _, colour in RANK_BUCKETS:
-                if value <= bound:
-                    return colour
-            return RANK_BUCKETS[-1][2]
-        span = self.vmax - self.vmin
-        t = 0.5 if span <= 0 else (value - self.vmin) / span
-        return _interpolate(self.palette, min(1.0, max(0.0, t)))
-
-
-def _hex(colour: str) -> tuple[int, int, int]:
-    colour = colour.lstrip("#")
-    return int(colour[0:2], 16), int(colour[2:4], 16), int(colour[4:6], 16)
-
-
-def _interpolate(palette: Sequence[str], t: float) -> str:
-    x = t * (len(palette) - 1)
-    i = min(int(x), len(palette) - 2)
-    f = x - i
-    lo, hi = _hex(palette[i]), _hex(palette[i + 1])
-    return "#" + "".join(f"{round(a + (b - a) * f):02x}" for a, b in zip(lo, hi))
-
-
-def text_colour(background: str) -> str:
-    """Black or white, whichever reads better on this background (WCAG relative luminance)."""
-
-    def channel(c: int) -> float:
-        c = c / 255
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (channel(c) for c in _hex(background))
-    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
-    return "#000000" if luminance > 0.23 else "#ffffff"
-
-
-def _robust_max(values: np.ndarray, default: float) -> float:
-    """The 98th percentile: one near-impossible token should not wash out the rest of the map."""
-    finite = values[np.isfinite(values)]
-    if not len(finite):
-        return default
-    top = float(np.percentile(finite, 98))
-    return top if top > 0 else float(finite.max()) if finite.max() > 0 else default
-
-
-def scale_for(colouring: str, units: str, *values: np.ndarray, per: str = "token or word") -> Scale:
-    """One scale shared by every map it colours (so A and B are comparable), from their values in nats.
-
-    per: what one coloured piece is ("token", "word"), for the surprisal legend's unit.
-    """
-    unit = units
-    joined = np.concatenate([np.asarray(v, dtype=float) for v in values]) if values else np.zeros(0)
-    shown = to_display_units(joined, units)
-    if colouring == "rank":
-        return Scale(kind="buckets", title="rank of the actual token among the model's predictions")
-    if colouring == "surprisal":
-        return Scale("sequential", f"surprisal ({unit} per {per})", 0.0, _robust_max(shown, 1.0), PALETTES["surprisal"])
-    if colouring == "entropy":
-        return Scale("sequential", f"entropy of the prediction ({unit})", 0.0, _robust_max(shown, 1.0), PALETTES["entropy"])
-    if colouring == "delta":
-        bound = _robust_max(np.abs(shown), 1.0)
-        return Scale(
-            "diverging", f"log-probability A − B ({unit})", -bound, bound, DIVERGING,
-            low_label="B predicted better", high_label="A predicted better",
-        )
-    if colouring in ("kl_a_b", "kl_b_a", "js"):
-        name = COLOURING_NAMES[colouring]
-        return Scale("sequential", f"{name} of the next-token distributions ({unit})", 0.0, _robust_max(shown, 1.0), PALETTES["divergence"])
-    if colouring == "topk_overlap":
-        return Scale("sequential", "top-k overlap (share of the top-k both models share)", 0.0, 1.0, PALETTES["overlap"])
-    raise ValueError(f"unknown colouring {colouring!r}")
-
-
 def legend_html(scale: Scale) -> str:
+    """The scale as a legend: its title with units, the gradient (or the rank buckets), and "no score"."""
     title = html.escape(scale.title)
     missing = f'<span><span class="duet-swatch" style="background:{MISSING_COLOUR}"></span>no score</span>'
     if scale.kind == "buckets":
@@ -236,8 +116,20 @@ def _prob(logprob: float) -> str:
     return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
 
 
-def _token_tip(row, units: str, model_label: str, extra: dict | None) -> str:
-    """Tooltip lines for one token: piece, probability, logprob, entropy, rank, top-k (plain text)."""
+def _value(name: str, value: float, units: str) -> str:
+    """One metric's value as a tooltip says it: in display units, with the unit when it is nats or bits."""
+    shown = _num(metrics.display(name, float(value), units))
+    return f"{shown} {units}" if metrics.get(name).unit == "nats" else shown
+
+
+def _token_metrics(columns) -> list[str]:
+    """The per-model token metrics a tooltip lists, those this token table can compute (declaration order)."""
+    return [m.name for m in metrics.colourings()
+            if m.level == "token" and not m.pair and set(metrics.roots(m.name)) <= set(columns)]
+
+
+def _token_tip(row, units: str, model_label: str, extra: dict | None, shown: Sequence[str]) -> str:
+    """Tooltip lines for one token: piece, probability, logprob, the shown metrics, same-vocabulary ones, top-k."""
     lp = float(row.logprob)
     scored = np.isfinite(lp)
     # Counted from 1 for the reader (the table's position column stays 0-based).
@@ -246,20 +138,35 @@ def _token_tip(row, units: str, model_label: str, extra: dict | None) -> str:
         lines.append("no score: the first token, with no context before it")
     else:
         lines.append(f"probability {_prob(lp)} · logprob {_num(to_display_units(lp, units))} {units}")
-        lines.append(f"surprisal {_num(to_display_units(-lp, units))} {units} · "
-                     f"entropy {_num(to_display_units(float(row.entropy), units))} {units} · rank {_num(float(row.rank), 6)}")
+        lines.append(" · ".join(f"{name} {_value(name, getattr(row, name), units)}" for name in shown))
     if extra:
-        lines.append(" · ".join(
-            f"{COLOURING_NAMES[k]} {_num(v if k == 'topk_overlap' else to_display_units(v, units))}"
-            + ("" if k == "topk_overlap" else f" {units}") for k, v in extra.items()))
+        lines.append(" · ".join(f"{metrics.get(k).label} {_value(k, v, units)}" for k, v in extra.items()))
     pieces = list(row.topk_tokens) if isinstance(row.topk_tokens, (list, tuple, np.ndarray)) else []
     logprobs = list(row.topk_logprobs) if isinstance(row.topk_logprobs, (list, tuple, np.ndarray)) else []
     if scored and pieces:
-        shown = [f"“{visible_piece(str(p))}”" for p in pieces]
-        width = min(24, max(len(x) for x in shown))
+        shown_pieces = [f"“{visible_piece(str(p))}”" for p in pieces]
+        width = min(24, max(len(x) for x in shown_pieces))
         lines.append(f"top-{len(pieces)} predictions:")
-        lines += [f"  {x:<{width}} {_prob(float(q)):>7}" for x, q in zip(shown, logprobs)]
+        lines += [f"  {x:<{width}} {_prob(float(q)):>7}" for x, q in zip(shown_pieces, logprobs)]
     return "\n".join(lines)
+
+
+def _cell_values(members: list[list], colouring: str, extras: dict[int, dict]) -> np.ndarray:
+    """The colouring's raw value (nats) for each cell, from its tokens' stored values joined as declared.
+
+    A stored cost sums over the cell's tokens (NaN if any has no score); a prediction and a
+    same-vocabulary comparison are the first token's; derived metrics are then computed per cell.
+    """
+    columns = {}
+    for root in metrics.roots(colouring):
+        m = metrics.get(root)
+        if m.table == "same_vocab":
+            columns[root] = [extras.get(int(rows[0].position), {}).get(root, math.nan) for rows in members]
+        elif m.join == "sum":
+            columns[root] = [np.sum([float(getattr(r, root)) for r in rows]) for rows in members]
+        else:
+            columns[root] = [float(getattr(rows[0], root)) for rows in members]
+    return metrics.compute(pd.DataFrame(columns), [colouring])[colouring].to_numpy(float)
 
 
 def token_cells(
@@ -271,10 +178,13 @@ def token_cells(
     same_vocab: pd.DataFrame | None = None,
 ) -> list[Cell]:
     """Cells over one model's tokens of one text (tokens: that text's rows of the token table)."""
-    tokens = tokens.sort_values("position")
+    if metrics.get(colouring).level != "token":
+        raise ValueError(f"tokens cannot be coloured by {colouring!r}")
+    shown = _token_metrics(tokens.columns)
+    tokens = metrics.compute(tokens.sort_values("position"), shown)
     extras: dict[int, dict] = {}
     if same_vocab is not None and len(same_vocab):
-        cols = [c for c in SAME_VOCAB_COLOURINGS if c in same_vocab.columns]
+        cols = [m.name for m in metrics.declared() if m.table == "same_vocab" and m.name in same_vocab.columns]
         for rec in same_vocab[["position"] + cols].itertuples(index=False):
             extras[int(rec.position)] = {c: float(getattr(rec, c)) for c in cols}
     cells: list[Cell] = []
@@ -293,21 +203,10 @@ def token_cells(
         members.append(pending + [row])
         pending = []
         cursor = end
-    for cell, rows in zip(cells, members):
-        first = rows[0]
-        if colouring == "surprisal":
-            lps = np.array([float(r.logprob) for r in rows])
-            raw = -lps.sum()  # NaN if any token has no score
-        elif colouring == "entropy":
-            raw = float(first.entropy)
-        elif colouring == "rank":
-            raw = float(first.rank)
-        elif colouring in SAME_VOCAB_COLOURINGS:
-            raw = extras.get(int(first.position), {}).get(colouring, math.nan)
-        else:
-            raise ValueError(f"tokens cannot be coloured by {colouring!r}")
-        cell.value = raw if colouring in ("rank", "topk_overlap") else float(to_display_units(raw, units))
-        tips = [_token_tip(r, units, model_label, extras.get(int(r.position))) for r in rows]
+    values = _cell_values(members, colouring, extras)
+    for cell, rows, raw in zip(cells, members, values):
+        cell.value = float(metrics.display(colouring, raw, units))
+        tips = [_token_tip(r, units, model_label, extras.get(int(r.position)), shown) for r in rows]
         if len(rows) > 1:
             total = -np.array([float(r.logprob) for r in rows]).sum()
             tips.insert(0, f"{len(rows)} tokens cover this text; surprisal together "
@@ -324,36 +223,33 @@ def word_cells(
     side: str | None,
     labels: tuple[str, str] = ("A", "B"),
 ) -> list[Cell]:
-    """Cells over the shared words of one text. side "a"/"b" colours by that model; colouring "delta" by A - B."""
+    """Cells over the shared words of one text: coloured by model side ("a"/"b"), or by a pair colouring (A − B)."""
+    if "word" not in metrics.levels(colouring):
+        raise ValueError(f"words cannot be coloured by {colouring!r}")
+    pair = metrics.get(colouring).pair
     words = words.sort_values("word_index")
+    source = words if pair else metrics.per_side(words, side)
+    values = metrics.display(colouring, metrics.compute(source, [colouring])[colouring].to_numpy(float), units)
+    both = pair or side is None
     cells = []
-    for w in words.itertuples(index=False):
+    for w, value in zip(words.itertuples(index=False), values):
         lp = {"a": float(w.logprob_a), "b": float(w.logprob_b)}
         ent = {"a": float(w.entropy_a), "b": float(w.entropy_b)}
         ntok = {"a": int(w.n_tokens_a), "b": int(w.n_tokens_b)}
-        if colouring == "delta":
-            value = float(to_display_units(float(w.delta), units))
-        elif colouring == "surprisal":
-            value = float(to_display_units(-lp[side], units))
-        elif colouring == "entropy":
-            value = float(to_display_units(ent[side], units))
-        else:
-            raise ValueError(f"words cannot be coloured by {colouring!r}")
-        sides = ("a", "b") if colouring == "delta" or side is None else (side,)
         lines = [f"word “{visible_piece(str(w.word))}”"]
-        for s_ in sides:
+        for s_ in ("a", "b") if both else (side,):
             label = labels[0 if s_ == "a" else 1]
             lines.append(
                 f"{label}: probability {_prob(lp[s_])} · logprob {_num(to_display_units(lp[s_], units))} {units}"
                 f" · entropy {_num(to_display_units(ent[s_], units))} {units} · {ntok[s_]} token{'s' if ntok[s_] != 1 else ''}"
             )
-        if colouring == "delta" or side is None:
+        if both:
             d = float(to_display_units(float(w.delta), units))
             verdict = "A predicted it better" if d > 0 else "B predicted it better" if d < 0 else "a tie"
             if not np.isfinite(d):
                 verdict = "not scored by both"
             lines.append(f"A − B = {_num(d)} {units}: {verdict}")
-        cells.append(Cell(int(w.char_start), int(w.char_end), value, "\n".join(lines)))
+        cells.append(Cell(int(w.char_start), int(w.char_end), float(value), "\n".join(lines)))
     return cells
 
 
@@ -417,13 +313,34 @@ def standalone_html(title: str, sections: Sequence[tuple[str, str]], note: str =
 # --- the pair, as the token view shows it ---------------------------------------------------
 
 
+def offered_colourings(both_models: bool, same_vocab: bool) -> list[str]:
+    """The colourings a pair of results can be drawn by, in declaration order.
+
+    A pair colouring (A − B) needs both models: with one failed it would be a map of "not scored
+    by both". The same-vocabulary measures need the same-vocabulary table.
+    """
+    return [m.name for m in metrics.colourings()
+            if (both_models or not m.pair) and (same_vocab or "same_vocab" not in metrics.tables(m.name))]
+
+
+def drawn_level(colouring: str, level: str) -> str:
+    """"tokens" or "words": the level asked for when the colouring has it (metrics.levels), else the one it has."""
+    allowed = metrics.levels(colouring)
+    return level if level.removesuffix("s") in allowed else f"{allowed[0]}s"
+
+
 @dataclasses.dataclass
 class PairMaps:
     """Everything the token view draws for one text: one map per model (or one for A - B) and a legend."""
 
-    maps: dict[str, str]  # "a", "b", or "delta" -> HTML fragment body (no <style>)
+    maps: dict[str, str]  # "a", "b", or the pair colouring ("delta") -> HTML fragment body (no <style>)
     legend: str
     scale: Scale
+
+    @property
+    def joint(self) -> str | None:
+        """The key of the one map both models share (A − B), or None for a map per model."""
+        return next((k for k in self.maps if k not in ("a", "b")), None)
 
 
 def pair_heatmaps(
@@ -440,25 +357,25 @@ def pair_heatmaps(
     """Heatmaps of one text for both models on one shared scale.
 
     tokens: the combined token table (column "model"); words: the word table.
-    level "tokens" draws each model's own tokens; "words" the shared words.
-    colouring "delta" is always at word level (one map); "rank" and the
-    same-vocabulary measures always at token level.
+    level "tokens" draws each model's own tokens; "words" the shared words; a
+    colouring with one level (A − B per word, rank per token) is drawn at it
+    whatever was asked (drawn_level). A pair colouring per word is one map.
     """
+    pair = metrics.get(colouring).pair
+    level = drawn_level(colouring, level)
     text_tokens = tokens[tokens["text_id"] == text_id]
     text_words = words[words["text_id"] == text_id]
-    if colouring == "delta":
-        scale = scale_for("delta", units, text_words["delta"].to_numpy())
-        cells = word_cells(text, text_words, "delta", units, None, labels)
-        return PairMaps({"delta": render(text, cells, scale, f"duet-map-delta-{text_id}")}, legend_html(scale), scale)
-    if colouring in ("rank",) + SAME_VOCAB_COLOURINGS:
-        level = "tokens"
+    if level == "words" and pair:
+        scale = scale_for(colouring, units, metrics.compute(text_words, [colouring])[colouring].to_numpy())
+        cells = word_cells(text, text_words, colouring, units, None, labels)
+        body = render(text, cells, scale, f"duet-map-{colouring}-{text_id}")
+        return PairMaps({colouring: body}, legend_html(scale), scale)
     per_model = {m: text_tokens[text_tokens["model"] == m] for m in ("a", "b")}
     if level == "words":
-        column = {"surprisal": "logprob", "entropy": "entropy"}[colouring]
-        values = [(-1 if colouring == "surprisal" else 1) * text_words[f"{column}_{m}"].to_numpy() for m in ("a", "b")]
+        values = [metrics.compute(metrics.per_side(text_words, m), [colouring])[colouring].to_numpy() for m in ("a", "b")]
         scale = scale_for(colouring, units, *values, per="word")
         maps = {}
-        for i, m in enumerate(("a", "b")):
+        for m in ("a", "b"):
             if len(per_model[m]):
                 cells = word_cells(text, text_words, colouring, units, m, labels)
                 maps[m] = render(text, cells, scale, f"duet-map-{m}-{text_id}")
@@ -466,13 +383,11 @@ def pair_heatmaps(
     sv = None
     if same_vocab is not None and len(same_vocab):
         sv = same_vocab[same_vocab["text_id"] == text_id]
-    if colouring in SAME_VOCAB_COLOURINGS:
-        scale = scale_for(colouring, units, sv[colouring].to_numpy() if sv is not None else np.zeros(0))
-    elif colouring == "rank":
-        scale = scale_for("rank", units)
+    if "same_vocab" in metrics.tables(colouring):  # one value per position for both: scaled once, not twice
+        values = [] if sv is None else [metrics.compute(sv, [colouring])[colouring].to_numpy()]
     else:
-        source = {"surprisal": lambda t: -t["logprob"].to_numpy(), "entropy": lambda t: t["entropy"].to_numpy()}[colouring]
-        scale = scale_for(colouring, units, *[source(t) for t in per_model.values()], per="token")
+        values = [metrics.compute(t, [colouring])[colouring].to_numpy() for t in per_model.values()]
+    scale = scale_for(colouring, units, *values, per="token")
     maps = {}
     for i, m in enumerate(("a", "b")):
         if len(per_model[m]):

@@ -14,19 +14,12 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from analysis.schema import to_display_units
+from analysis import metrics
 
 COLOUR_A = "#1f6feb"
 COLOUR_B = "#e8590c"
 COLOUR_DIFF = "#495057"
 TEMPLATE = "plotly_white"
-
-
-# (above zero, below zero) in the A − B panel of word_trace
-TRACE_SIGNS = {
-    "surprisal": ("↑ above 0: B predicted the word better", "↓ below 0: A predicted the word better"),
-    "entropy": ("↑ above 0: A was less sure", "↓ below 0: B was less sure"),
-}
 
 
 def rolling(values: np.ndarray, window: int) -> np.ndarray:
@@ -40,6 +33,14 @@ def _hover_words(words: pd.Series) -> list[str]:
     return [html.escape(str(w).replace("\n", "↵")) for w in words]
 
 
+def _signs(metric: str) -> tuple[str, str]:
+    """What A − B above and below zero means, from the metric's declaration."""
+    m = metrics.get(metric)
+    if m.signs:
+        return m.signs
+    return (f"↑ above 0: A {m.higher}", f"↓ below 0: B {m.higher}") if m.higher else ("↑ A higher", "↓ B higher")
+
+
 def word_trace(
     words: pd.DataFrame,
     metric: str,
@@ -49,26 +50,27 @@ def word_trace(
     title: str | None = None,
     sides: tuple[str, ...] = ("a", "b"),
 ) -> go.Figure:
-    """Surprisal or entropy along one text's words for A and B (top) and A − B (bottom).
+    """A per-model metric (metrics.traces(): surprisal, entropy, ...) along one text's words for A and B (top)
+    and A − B (bottom).
 
-    words: the word table rows of one text. metric "surprisal" (= -logprob) or "entropy".
-    The difference is A − B of the same metric: below zero, A was less surprised / less unsure.
+    words: the word table rows of one text; each side's value per word is computed from its own
+    columns (metrics.per_side). The difference is A − B of the same metric: below zero, A's value is lower.
     sides: the models that have results. With one (the other failed), only its line is drawn:
     no empty legend entry for the other, and no A − B panel, which would be empty.
     """
-    if metric not in ("surprisal", "entropy"):
-        raise ValueError(f"unknown metric {metric!r}: use 'surprisal' or 'entropy'")
+    traced = [m.name for m in metrics.traces()]
+    if metric not in traced:
+        raise ValueError(f"no trace of {metric!r} along the words: use one of {', '.join(traced)}")
+    m = metrics.get(metric)
     sides = tuple(s for s in ("a", "b") if s in sides)
     if not sides:
         raise ValueError("word_trace needs at least one of the sides 'a' and 'b'")
     words = words.sort_values("word_index")
     x = np.arange(1, len(words) + 1)  # word 1 is the first, as the reader counts (word_index stays 0-based)
     hover = _hover_words(words["word"])
-    if metric == "surprisal":
-        a, b = -words["logprob_a"].to_numpy(float), -words["logprob_b"].to_numpy(float)
-    else:
-        a, b = words["entropy_a"].to_numpy(float), words["entropy_b"].to_numpy(float)
-    a, b = to_display_units(a, units), to_display_units(b, units)
+    a, b = (metrics.display(metric, metrics.compute(metrics.per_side(words, s), [metric])[metric].to_numpy(float), units)
+            for s in ("a", "b"))
+    unit = metrics.unit_text(metric, units)
     diff = a - b
     both = len(sides) == 2
     if both:
@@ -85,30 +87,30 @@ def word_trace(
             go.Scatter(
                 x=x, y=rolling(values, window), customdata=np.array(hover, dtype=object), name=html.escape(name),
                 mode="lines", line=dict(color=colour, width=1.8),
-                hovertemplate=f"“%{{customdata}}” (word %{{x}})<br>{html.escape(name)}: %{{y:.2f}} {units}<extra></extra>",
+                hovertemplate=f"“%{{customdata}}” (word %{{x}})<br>{html.escape(name)}: %{{y:.2f}} {unit}<extra></extra>",
             ),
             row=row, col=1,
         )
     if both:
         fig.add_hline(y=0, line=dict(color="#adb5bd", width=1), row=2, col=1)
         # Elsewhere (heatmap, Differences) "A − B" is of log-probabilities, positive where A did better;
-        # here it is of surprisal or entropy, so the sign reads the other way: say which way is which.
-        for y, anchor, text in zip((1, 0), ("top", "bottom"), TRACE_SIGNS[metric]):
+        # here it is of the traced metric (surprisal: positive where B did better): say which way is which.
+        for y, anchor, text in zip((1, 0), ("top", "bottom"), _signs(metric)):
             fig.add_annotation(xref="x2 domain", yref="y2 domain", x=1, y=y, xanchor="right", yanchor=anchor,
                                text=text, showarrow=False, font=dict(size=11, color="#6c757d"),
                                bgcolor="rgba(255,255,255,0.8)")  # readable over the line it may cross
     only = "" if both else f" · {sides[0].upper()} only ({'B' if sides == ('a',) else 'A'} failed)"
     fig.update_layout(
         template=TEMPLATE,
-        title=title or f"{metric.capitalize()} along the text{smooth}{only}",
+        title=title or f"{m.label} along the text{smooth}{only}",
         height=420, margin=dict(l=60, r=20, t=60, b=40),
         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
         showlegend=True,  # plotly hides a legend of one line: it should still name the model that scored
         hovermode="closest",
     )
-    fig.update_yaxes(title_text=f"{metric} ({units})", row=1, col=1)
+    fig.update_yaxes(title_text=metrics.axis_title(metric, units), row=1, col=1)
     if both:
-        fig.update_yaxes(title_text=f"A − B ({units})", row=2, col=1)
+        fig.update_yaxes(title_text=f"A − B ({unit})", row=2, col=1)
     fig.update_xaxes(title_text="word", row=2 if both else 1, col=1)
     return fig
 
@@ -119,34 +121,35 @@ def distribution(
     units: str,
     level: str = "tokens",
     labels: tuple[str, str] = ("A", "B"),
+    metric: str = "surprisal",
 ) -> go.Figure:
-    """Histograms of surprisal per model, as probability density (the models may have different token counts).
+    """Histograms of a per-model metric (surprisal by default), as probability density (the models may have
+    different token counts).
 
     level "tokens": each model's own tokens (combined token table, column "model");
     "words": the shared words (comparable across tokenisers).
     """
     fig = go.Figure()
+    unit = metrics.unit_text(metric, units)
     for model, label, colour in (("a", labels[0], COLOUR_A), ("b", labels[1], COLOUR_B)):
-        if level == "tokens":
-            values = -tokens.loc[tokens["model"] == model, "logprob"].to_numpy(float)
-        else:
-            values = -words[f"logprob_{model}"].to_numpy(float)
-        values = to_display_units(values[np.isfinite(values)], units)
+        source = tokens[tokens["model"] == model] if level == "tokens" else metrics.per_side(words, model)
+        values = metrics.compute(source, [metric])[metric].to_numpy(float)
+        values = metrics.display(metric, values[np.isfinite(values)], units)
         if not len(values):
             continue
         fig.add_trace(
             go.Histogram(
-                x=values, name=f"{html.escape(label)} (mean {values.mean():.2f} {units})", histnorm="probability density",
+                x=values, name=f"{html.escape(label)} (mean {values.mean():.2f} {unit})", histnorm="probability density",
                 marker_color=colour, opacity=0.55, nbinsx=40,
-                hovertemplate=f"{html.escape(label)}<br>%{{x}} {units}<br>density %{{y:.3f}}<extra></extra>",
+                hovertemplate=f"{html.escape(label)}<br>%{{x}} {unit}<br>density %{{y:.3f}}<extra></extra>",
             )
         )
     per = "token" if level == "tokens" else "word"
     fig.update_layout(
         template=TEMPLATE, barmode="overlay", height=360,
-        title=f"Surprisal per {per}", margin=dict(l=60, r=20, t=60, b=40),
+        title=f"{metrics.get(metric).label} per {per}", margin=dict(l=60, r=20, t=60, b=40),
         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
-        xaxis_title=f"surprisal ({units} per {per})", yaxis_title=f"density (1/{units})",
+        xaxis_title=metrics.axis_title(metric, units, per), yaxis_title=f"density (1/{unit})",
     )
     return fig
 
@@ -164,7 +167,7 @@ def same_vocab_trace(same_vocab: pd.DataFrame, tokens_a: pd.DataFrame, units: st
     hover = np.array(_hover_words(frame["token"].fillna("")), dtype=object)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06)
     for column, name, colour in (("kl_a_b", "KL(A‖B)", COLOUR_A), ("kl_b_a", "KL(B‖A)", COLOUR_B), ("js", "JS", "#6a51a3")):
-        values = to_display_units(frame[column].to_numpy(float), units)
+        values = metrics.display(column, frame[column].to_numpy(float), units)
         fig.add_trace(
             go.Scatter(x=x, y=rolling(values, window), customdata=hover, name=name, mode="lines",
                        line=dict(color=colour, width=1.6),

@@ -2,7 +2,8 @@
 
 Units: natural logs (nats) everywhere in storage. Bits appear only at display
 time (multiply by BITS_PER_NAT). Missing values are NaN, never 0.0: a logprob
-of 0.0 means probability 1.
+of 0.0 means probability 1. A metric column's label, unit and meaning for
+readers (pickers, legends, headers) are declared in analysis/metrics.py.
 """
 
 from __future__ import annotations
@@ -74,17 +75,6 @@ SAME_VOCAB_COLUMNS = {
     "kl_b_a": "float64",  # nats, KL(p_B || p_A)
     "js": "float64",  # nats, Jensen-Shannon divergence (<= ln 2)
     "topk_overlap": "float64",  # |topk_A ∩ topk_B| / k
-}
-
-UNITS = {
-    "logprob": "nats",
-    "surprisal": "nats",
-    "entropy": "nats",
-    "delta": "nats",
-    "kl_a_b": "nats",
-    "kl_b_a": "nats",
-    "js": "nats",
-    "bits_per_byte": "bits/byte",
 }
 
 

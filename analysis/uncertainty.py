@@ -31,6 +31,8 @@ DEFAULT_DISTANCE_THRESHOLD = 0.25
 # Cosine distance spans [0, 2]; past 1 (orthogonal) everything merges anyway.
 DEFAULT_SWEEP_THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 21))
 
+# The keys of `uncertainty_summary`, in column order (a count, then the metrics). What each metric
+# means (label, unit, help) is declared once, in analysis/metrics.py; n_samples is a count, not a metric.
 UNCERTAINTY_METRICS = (
     "n_samples",
     "n_clusters",

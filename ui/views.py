@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import heatmap, plots
+from analysis import heatmap, metrics, plots
 from ui import downloads
 from ui.markdown import literal
 from ui.state import ShownResult, units
@@ -24,11 +24,16 @@ def _scored_sides(shown: ShownResult) -> tuple[str, ...]:
 
 
 def _colourings(shown: ShownResult) -> list[str]:
-    # A − B needs both models: with one failed it would be a map of "not scored by both".
-    options = ["surprisal", "entropy", "rank"] + (["delta"] if len(_scored_sides(shown)) == 2 else [])
-    if shown.same_vocab is not None and len(shown.same_vocab):
-        options += list(heatmap.SAME_VOCAB_COLOURINGS)
-    return options
+    has_same = shown.same_vocab is not None and len(shown.same_vocab) > 0
+    return heatmap.offered_colourings(len(_scored_sides(shown)) == 2, has_same)
+
+
+def _label(name: str) -> str:
+    return metrics.get(name).label
+
+
+def _one_level(colourings: list[str], level: str) -> list[str]:
+    return [_label(c) for c in colourings if metrics.levels(c) == (level,)]
 
 
 def _model_error(shown: ShownResult, side: str) -> None:
@@ -51,29 +56,25 @@ def render_result(shown: ShownResult, prefix: str) -> None:
     left, right = st.columns([3, 2])
     colourings = _colourings(shown)
     colouring = left.radio(
-        "Colour by", colourings, format_func=heatmap.COLOURING_NAMES.get, horizontal=True, key=f"{prefix}_colour",
-        help="Surprisal: how unexpected each piece was. Entropy: how unsure the model was before it. "
-             "Rank: where the actual piece stood among the model's guesses (GLTR). "
-             "Difference: which model predicted each word better.",
+        "Colour by", colourings, format_func=_label, horizontal=True, key=f"{prefix}_colour",
+        help=" ".join(f"{_label(c)}: {metrics.get(c).help}" for c in colourings),
     )
-    fixed = colouring in ("rank", "delta") + heatmap.SAME_VOCAB_COLOURINGS
+    # The level rule is metrics.levels; pair_heatmaps draws a one-level colouring at its level whatever is picked.
+    only = {"token": _one_level(colourings, "token"), "word": _one_level(colourings, "word")}
     level = right.radio(
-        "Level", list(LEVELS), format_func=LEVELS.get, horizontal=True, key=f"{prefix}_level", disabled=fixed,
-        help="Tokens: each model's own tokenisation. Words: the same words for both, so the maps line up. "
-             "Rank and the same-vocabulary measures are per token; the difference is per word.",
+        "Level", list(LEVELS), format_func=LEVELS.get, horizontal=True, key=f"{prefix}_level",
+        disabled=len(metrics.levels(colouring)) == 1,
+        help="Tokens: each model's own tokenisation. Words: the same words for both, so the maps line up."
+             + "".join(f" Per {lv} only: {', '.join(names)}." for lv, names in only.items() if names),
     )
-    if colouring == "delta":
-        level = "words"
-    elif colouring in ("rank",) + heatmap.SAME_VOCAB_COLOURINGS:
-        level = "tokens"
     maps = heatmap.pair_heatmaps(text, text_id, pair.tokens, pair.words, colouring, level, unit, labels, shown.same_vocab)
     st.html(heatmap.fragment(maps.legend))
     st.caption("Hover (or tab to) a piece for its probability, entropy, rank and the model's top alternatives.")
     exports_for_maps = []
-    if "delta" in maps.maps:
+    if maps.joint:
         st.markdown(f"**A − B** · A = {literal(labels[0])}, B = {literal(labels[1])}")
-        st.html(heatmap.fragment(maps.maps["delta"]))
-        exports_for_maps.append(("delta", f"A − B: {labels[0]} vs {labels[1]}", maps.maps["delta"]))
+        st.html(heatmap.fragment(maps.maps[maps.joint]))
+        exports_for_maps.append((maps.joint, f"A − B: {labels[0]} vs {labels[1]}", maps.maps[maps.joint]))
         for side in ("a", "b"):
             if side in shown.errors:
                 _model_error(shown, side)
@@ -91,12 +92,12 @@ def render_result(shown: ShownResult, prefix: str) -> None:
         buttons = st.columns(len(exports_for_maps) + 1)
         for column, (side, title, body) in zip(buttons, exports_for_maps):
             page = heatmap.standalone_html(
-                f"Duet · {title} · {heatmap.COLOURING_NAMES[colouring]}",
+                f"Duet · {title} · {_label(colouring)}",
                 [("Legend", maps.legend), (title, body)],
                 note=f"Text {text_id + 1} of {len(texts)}. Hover a piece for details. Units: {unit}.",
             )
             column.download_button(
-                f"Heatmap {side.upper() if side != 'delta' else 'A − B'} (HTML)", data=page.encode("utf-8"),
+                f"Heatmap {side.upper() if side in ('a', 'b') else 'A − B'} (HTML)", data=page.encode("utf-8"),
                 file_name=f"duet-heatmap-{side}-{colouring}-text{text_id + 1}.html", mime="text/html",
                 key=f"{prefix}_map_{side}", on_click="ignore", icon=":material/download:", width="stretch",
             )
@@ -132,7 +133,7 @@ def render_result(shown: ShownResult, prefix: str) -> None:
     with tabs["Traces"]:
         window = st.slider("Rolling mean over words", 1, 50, 1, key=f"{prefix}_window",
                            help="Smooths the lines; 1 shows every word.")
-        for metric in ("surprisal", "entropy"):
+        for metric in (m.name for m in metrics.traces()):
             fig = plots.word_trace(text_words, metric, unit, window, labels, sides=sides)
             st.plotly_chart(fig, key=f"{prefix}_trace_{metric}", config={"displaylogo": False})
             downloads.figure_buttons(fig, f"duet-{metric}-trace-text{text_id + 1}", f"{prefix}_dl_trace_{metric}")

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import heatmap
+from analysis import heatmap, metrics, scales
 from analysis.schema import BITS_PER_NAT
 
 HOSTILE = "Hi <script>alert(1)</script> & <img src=x onerror=alert(1)> \"q\" 'end'\n  next"
@@ -151,7 +151,7 @@ def test_colours_scales_and_legends():
     nats = heatmap.scale_for("surprisal", "nats", np.array([0.0, 1.0, 2.0]))
     assert bits.vmax == pytest.approx(nats.vmax * BITS_PER_NAT)
     assert "(bits" in bits.title and "(nats" in nats.title
-    assert bits.colour(0.0) == heatmap.PALETTES["surprisal"][0] and bits.colour(1e9) == heatmap.PALETTES["surprisal"][-1]
+    assert bits.colour(0.0) == scales.PALETTES["surprisal"][0] and bits.colour(1e9) == scales.PALETTES["surprisal"][-1]
     assert heatmap.legend_html(bits).count("bits") >= 1
     rank = heatmap.scale_for("rank", "nats")
     assert [rank.colour(r) for r in (1, 2, 10, 11, 100, 101, 50_000)] == [
@@ -160,8 +160,8 @@ def test_colours_scales_and_legends():
     ]
     assert all(name in heatmap.legend_html(rank) for _, name, _ in heatmap.RANK_BUCKETS)
     delta = heatmap.scale_for("delta", "nats", np.array([-3.0, 1.0]))
-    assert delta.vmin == -delta.vmax and delta.colour(0.0) == heatmap.DIVERGING[4]
-    assert delta.colour(delta.vmax) == heatmap.DIVERGING[-1]  # A better: the blue end
+    assert delta.vmin == -delta.vmax and delta.colour(0.0) == scales.DIVERGING[4]
+    assert delta.colour(delta.vmax) == scales.DIVERGING[-1]  # A better: the blue end
     legend = heatmap.legend_html(delta)
     assert "B predicted better" in legend and "A predicted better" in legend and "(nats)" in legend
     assert heatmap.text_colour("#b10026") == "#ffffff" and heatmap.text_colour("#ffffcc") == "#000000"
@@ -205,6 +205,36 @@ def test_pair_heatmaps(colouring, level, expected):
         assert maps.maps["a"].count('class="duet-cell"') == len(text)
 
 
+def same_vocab_table(text: str) -> pd.DataFrame:
+    return pd.DataFrame({"text_id": 0, "position": np.arange(len(text)), "kl_a_b": 0.1, "kl_b_a": 0.2, "js": 0.05,
+                         "topk_overlap": np.linspace(0, 1, len(text))})
+
+
+@pytest.mark.parametrize("colouring,level", [
+    (name, f"{level}s") for name in heatmap.offered_colourings(both_models=True, same_vocab=True)
+    for level in metrics.levels(name)
+])
+def test_every_colouring_draws_at_each_of_its_levels(colouring, level):
+    """Whatever the registry offers draws at each level it declares: exact text, legend, tooltips, a coloured cell."""
+    text = "one two"
+    tokens, words = pair_tables(text)
+    maps = heatmap.pair_heatmaps(text, 0, tokens, words, colouring, level, "bits", ("A", "B"), same_vocab_table(text))
+    assert heatmap.drawn_level(colouring, level) == level
+    m = metrics.get(colouring)
+    assert set(maps.maps) == ({colouring} if m.pair and level == "words" else {"a", "b"})
+    assert html_title(maps.legend) == maps.scale.title == metrics.title(colouring, "bits", level[:-1])
+    for body in maps.maps.values():
+        reader = read(body)
+        assert "".join(reader.text) == text and all(reader.tips)
+        assert any(heatmap.MISSING_COLOUR not in c for c in body.split('class="duet-cell"')[1:])
+
+
+def html_title(legend: str) -> str:
+    import html as html_module
+
+    return html_module.unescape(legend.split("<b>", 1)[1].split("</b>", 1)[0])
+
+
 @pytest.mark.parametrize("level", ["tokens", "words"])
 def test_surprisal_legend_names_the_piece_it_colours(level):
     text = "one two"
@@ -218,9 +248,8 @@ def test_pair_heatmaps_with_a_missing_model_and_same_vocab():
     tokens, words = pair_tables(text)
     only_b = tokens[tokens["model"] == "b"]
     assert set(heatmap.pair_heatmaps(text, 0, only_b, words, "surprisal", "tokens", "nats", ("A", "B")).maps) == {"b"}
-    same = pd.DataFrame({"text_id": 0, "position": np.arange(len(text)), "kl_a_b": 0.1, "kl_b_a": 0.2, "js": 0.05,
-                         "topk_overlap": np.linspace(0, 1, len(text))})
-    maps = heatmap.pair_heatmaps(text, 0, tokens, words, "topk_overlap", "words", "nats", ("A", "B"), same)
+    maps = heatmap.pair_heatmaps(text, 0, tokens, words, "topk_overlap", "words", "nats", ("A", "B"),
+                                 same_vocab_table(text))
     assert "top-k overlap" in maps.legend and "KL(A‖B) 0.1 nats" in maps.maps["a"]
 
 

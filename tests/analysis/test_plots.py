@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import plots
+from analysis import metrics, plots
 from analysis.schema import BITS_PER_NAT
 
 
@@ -96,3 +96,17 @@ def test_word_trace_of_one_model_draws_only_its_line():
     assert fig.layout.xaxis.title.text == "word"
     with pytest.raises(ValueError):
         plots.word_trace(words, "surprisal", "nats", sides=())
+
+
+@pytest.mark.parametrize("metric", [m.name for m in metrics.traces()])
+def test_every_traced_metric_draws_with_its_label_unit_and_signs(metric):
+    """What the registry lists as a trace draws A, B and A − B, named and signed from its declaration."""
+    fig = plots.word_trace(words_table(), metric, "bits", labels=("SmolLM", "Gemma"))
+    m = metrics.get(metric)
+    assert [t.name for t in fig.data] == ["SmolLM", "Gemma", "SmolLM − Gemma"]
+    assert fig.layout.title.text.startswith(f"{m.label} along the text")
+    assert fig.layout.yaxis.title.text == metrics.axis_title(metric, "bits") and "bits" in fig.data[0].hovertemplate
+    side_a = metrics.compute(metrics.per_side(words_table(), "a"), [metric])[metric].to_numpy()
+    np.testing.assert_allclose(fig.data[0].y, metrics.display(metric, side_a, "bits"))
+    notes = {a.yanchor: a.text for a in fig.layout.annotations if a.yref == "y2 domain"}
+    assert notes["top"].startswith("↑ above 0") and notes["bottom"].startswith("↓ below 0")

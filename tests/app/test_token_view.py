@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from app_helpers import legend, maps, score, visible_text
 
+from analysis import metrics
 from ui.samples import SAMPLES
 
 HOSTILE = "Hi <script>alert(1)</script> and <img src=x onerror=alert(1)> end."
@@ -120,7 +121,7 @@ def test_one_failed_model_shows_only_the_other_and_no_misleading_zeros(app, tmp_
     label_a, label_b = at.session_state["result"].labels
     traces = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     traces = [t for t in traces if "along the text" in t["layout"]["title"]["text"]]
-    assert len(traces) == 2
+    assert len(traces) == len(metrics.traces())  # one per traced metric (surprisal, entropy, ...)
     for trace in traces:
         assert [d["name"] for d in trace["data"]] == [label_b]  # B's line only: no empty entry for A, no A − B
         assert "B only (A failed)" in trace["layout"]["title"]["text"] and "yaxis2" not in trace["layout"]
