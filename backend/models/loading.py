@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import os
 import shutil
 import threading
@@ -22,6 +23,11 @@ from backend.store.paths import model_cache_dir
 from backend.models.specs import ModelSpec
 
 Progress = Callable[[str], None]
+
+# transformers imports torchao (variant=int8) on every load once it is installed, and torchao logs a
+# warning for each optional CUDA kernel it cannot find; none is used here, and a user would read them
+# as errors.
+logging.getLogger("torchao").setLevel(logging.ERROR)
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tokenizer_config.json")
 SAFE_WEIGHTS = (".safetensors", ".gguf")
