@@ -101,7 +101,7 @@ def logit_stats(logits: torch.Tensor, targets: torch.Tensor, top_k: int):
 def linear_chunk_stats(hidden, targets, weight, bias, scale: float, softcap: float | None, top_k: int):
     """logit_stats of one chunk of hidden states through a plain Linear head (float32 maths).
 
-    The function backend/scoring/compiled_head.py compiles, and the eager head's path for such heads.
+    The function backend/scoring/compiled_head.py compiles; eager, Head.logits then logit_stats do the same.
     """
     logits = scaled_logits(torch.nn.functional.linear(hidden.float(), weight, bias), scale, softcap)
     return logit_stats(logits, targets, top_k)
