@@ -82,8 +82,7 @@ def _score(args) -> int:
 
     from backend.corpus.inputs import check_texts, read_texts
     from backend.models.loading import load_model
-    from backend.scoring.pair import score_pair
-    from backend.scoring.score import ScoreSettings
+    from backend.scoring.pair import score_models
     from backend.models.specs import ModelSpec
 
     path = Path(args.input)
@@ -96,8 +95,7 @@ def _score(args) -> int:
     if out is None and args.no_save_run:
         raise InputError("nowhere to put the result: give --out, or drop --no-save-run")
     specs = ModelSpec.parse(args.model_a), ModelSpec.parse(args.model_b)
-    settings = ScoreSettings(top_k=args.top_k, window=args.window, stride=args.stride,
-                             compile_head={"auto": None, "on": True, "off": False}[args.compile_head])
+    settings = _settings(args)
     say = lambda message: print(message, file=sys.stderr)  # noqa: E731
     loaded = [load_model(spec, progress=say) for spec in specs]
     bars: dict[str, tqdm] = {}
@@ -106,7 +104,8 @@ def _score(args) -> int:
         bar = bars.setdefault(model, tqdm(total=total, desc=f"model {model}", unit="tok", file=sys.stderr))
         bar.update(done - bar.n)
 
-    result = score_pair(loaded[0], loaded[1], texts, settings, progress)
+    # Both models or nothing: a failed side raises its own error (one line, exit 1).
+    result = score_models(dict(zip("ab", loaded)), texts, settings, progress, same_vocab=False).result()
     for bar in bars.values():
         bar.close()
     n_windows = int((result.tokens["context_tokens"] < result.tokens["position"]).sum())
@@ -115,8 +114,7 @@ def _score(args) -> int:
     if not args.no_save_run:
         from backend.store.runs import RunStore
 
-        saved = {"top_k": settings.top_k, "window": settings.window, "stride": settings.stride,
-                 "engine": "local", "source": str(path.resolve())}
+        saved = {**settings.to_dict(), "engine": "local", "source": str(path.resolve())}
         run_id = RunStore().save(result, str(specs[0]), str(specs[1]), saved,
                                  args.name or f"{path.name}: {len(texts)} text(s)")
         say(f"saved as run {run_id} (open it on the dashboard's Runs page)")
@@ -135,13 +133,18 @@ def _score_ray(args) -> int:
     if not args.out:
         raise InputError("--engine ray needs --out FOLDER (then `python -m backend import-run FOLDER` adds it to the runs)")
     from backend.corpus.ray_engine import RayOptions, score_corpus
-    from backend.scoring.score import ScoreSettings
 
     options = RayOptions(args.address, args.workers, args.num_gpus_per_worker, args.batch_tokens)
-    settings = ScoreSettings(top_k=args.top_k, window=args.window, stride=args.stride,
-                             compile_head={"auto": None, "on": True, "off": False}[args.compile_head])
+    settings = _settings(args)
     score_corpus(Path(args.input), Path(args.out), args.model_a, args.model_b, settings, args.split, args.text_column, options)
     return 0
+
+
+def _settings(args):
+    from backend.scoring.score import ScoreSettings
+
+    return ScoreSettings(top_k=args.top_k, window=args.window, stride=args.stride,
+                         compile_head={"auto": None, "on": True, "off": False}[args.compile_head])
 
 
 def _import_run(args) -> int:

@@ -40,8 +40,8 @@ def run_scoring(texts: list[str], top_k: int = 5, window: int | None = None) -> 
         with st.spinner("Starting the model runtime…", show_time=True):
             from backend.models.resident import get_model
             from backend.store.runs import RunStore
+            from backend.scoring.pair import score_models
             from backend.scoring.score import ScoreSettings
-            from ui.pipeline import score_models, settings_dict
         settings = ScoreSettings(top_k=top_k, window=window)
         for side, spec in specs.items():
             status.update(label=f"Loading model {NAMES[side]}: {spec.label}…")
@@ -84,7 +84,7 @@ def run_scoring(texts: list[str], top_k: int = 5, window: int | None = None) -> 
             return None
         elapsed = time.perf_counter() - started
         run_id = None
-        saved_settings = settings_dict(settings)
+        saved_settings = settings.to_dict()
         if outcome.errors:
             saved_settings["failed"] = {k: v for k, v in outcome.errors.items() if k in ("a", "b")}
         try:

@@ -1,4 +1,4 @@
-"""BehaviorBox on a scored pair, end to end, persisted with the run (issue 6).
+"""BehaviorBox on a scored pair, end to end, persisted with the run.
 
   word table (PairResult.words) -> contextual word vectors (backend/behaviorbox/word_embeddings.py)
   -> performance-aware vectors (analysis.behaviorbox, + both models' word probabilities)
@@ -446,7 +446,7 @@ def save_model_descriptions(bb: BehaviorBoxResult) -> None:
 
 # --- model-written descriptions --------------------------------------------------------
 
-DESCRIBE_EXAMPLES = 20  # the issue's number: enough to show a pattern, short enough for a 135M model's context
+DESCRIBE_EXAMPLES = 20  # enough to show a pattern, short enough for a 135M model's context
 DESCRIBE_PROMPT = (
     "Here are {n} short text snippets. In each one, a single word is marked like [[this]].\n\n{snippets}\n\n"
     "What do the marked words have in common, taking their context into account "

@@ -5,8 +5,8 @@
            gathered on the driver, where each text gets its text_id (corpus order) and text_hash
   resume   texts whose hash is already in a finished part of OUT are not scored again
   score    a Dataset of work units (texts of about --batch-tokens tokens) -> map_batches over an
-           actor pool: each actor loads model A and model B once and calls
-           backend.scoring.score.score_texts and backend.scoring.pair.combine on each unit; Ray restarts an actor
+           actor pool: each actor loads model A and model B once and scores each unit with
+           backend.scoring.pair.score_models (the app's and the CLI's path, without the score cache); Ray restarts an actor
            that dies and retries its unit, so a crash costs that unit
   write    the driver writes each finished unit as one part of OUT (backend.store.corpus_output) as it arrives,
            so no shared file system is needed, and a stopped job keeps every finished part
@@ -179,9 +179,9 @@ def plan_units(texts: pd.DataFrame, done: set[str], unit_tokens: int, workers: i
 
 # --- score ------------------------------------------------------------------------------
 class PairScorer:
-    """One actor: model A and model B loaded once, then unit after unit through score_texts."""
+    """One actor: model A and model B loaded once, then unit after unit through score_models."""
 
-    def __init__(self, model_a: str, model_b: str, settings: dict, threads: int | None = None):
+    def __init__(self, model_a: str, model_b: str, settings: ScoreSettings, threads: int | None = None):
         import torch
 
         from backend.models.loading import load_model
@@ -193,20 +193,21 @@ class PairScorer:
             torch.set_num_threads(threads)
         transformers_logging.disable_progress_bar()  # a bar per actor per model would bury the job's progress
         self.models = [load_model(ModelSpec.parse(spec)) for spec in (model_a, model_b)]
-        self.settings = ScoreSettings(**settings)
+        self.settings = settings
 
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame([self.score_unit(*row) for row in zip(batch["key"], batch["hashes"], batch["texts"], batch["text_ids"])])
 
     def score_unit(self, key: str, hashes, texts, text_ids) -> dict:
-        from backend.scoring.pair import combine
-        from backend.scoring.score import score_texts
+        from backend.scoring.pair import score_models
 
         started = time.perf_counter()
         hashes, texts = list(hashes), list(texts)
-        _maybe_crash(key)
-        tables = [score_texts(loaded, texts, self.settings) for loaded in self.models]
-        result = combine(texts, *tables)
+        _crash_once_for_tests(key)
+        # No score cache: the output folder is this engine's cache (resume), and a corpus would fill
+        # the cache with a file per text. A failed side raises, so Ray retries the unit.
+        models = dict(zip("ab", self.models))
+        result = score_models(models, texts, self.settings, cache=False, same_vocab=False).result()
         ids_by_hash = {h: [int(i) for i in ids] for h, ids in zip(hashes, text_ids)}
         row = {"key": key, "n_texts": len(texts), "n_tokens": int(result.tokens["logprob"].notna().sum())}
         for name in TABLES:
@@ -219,9 +220,10 @@ class PairScorer:
         return row
 
 
-def _maybe_crash(key: str) -> None:
-    """Fault injection for the tests: DUET_RAY_CRASH_ONCE=FOLDER kills this worker process on the
-    first unit it sees while FOLDER/crashed does not exist (made here, so the retry goes through)."""
+def _crash_once_for_tests(key: str) -> None:
+    """Test-only fault point (tests/backend/test_ray_engine.py, resume after a worker crash): with
+    DUET_RAY_CRASH_ONCE=FOLDER set, the worker process dies on the first unit it sees while
+    FOLDER/crashed does not exist (made here, so Ray's retry goes through). Unset, it does nothing."""
     folder = os.environ.get("DUET_RAY_CRASH_ONCE")
     if folder:
         marker = Path(folder) / "crashed"
@@ -301,7 +303,7 @@ def _score_corpus(input_path, output, specs, settings, split, text_column, optio
     identity = {
         "model_a": specs[0],
         "model_b": specs[1],
-        "settings": {"top_k": settings.top_k, "window": settings.window, "stride": settings.stride},
+        "settings": settings.to_dict(),
         "scorer_version": SCORER_VERSION,  # parts scored by an older scorer are not resumed into this one
     }
     output.prepare(identity)
@@ -350,13 +352,11 @@ def _run_units(units, output: CorpusOutput, specs, settings, workers, per_gpu, c
     import ray.data
     from tqdm import tqdm
 
-    scorer_settings = {"top_k": settings.top_k, "window": settings.window, "stride": settings.stride,
-                       "batch_tokens": settings.batch_tokens, "compile_head": settings.compile_head}
     dataset = ray.data.from_items(units, override_num_blocks=len(units)).map_batches(
         PairScorer,
         batch_size=1,  # one unit per call: a unit is already many texts
         batch_format="pandas",
-        fn_constructor_kwargs={"model_a": specs[0], "model_b": specs[1], "settings": scorer_settings, "threads": None if per_gpu else int(cpus)},
+        fn_constructor_kwargs={"model_a": specs[0], "model_b": specs[1], "settings": settings, "threads": None if per_gpu else int(cpus)},
         compute=ray.data.ActorPoolStrategy(size=min(workers, len(units))),
         num_gpus=per_gpu or None,
         num_cpus=cpus,

@@ -17,10 +17,8 @@ def _load(spec_key: str) -> LoadedModel:
     return load_model(ModelSpec.parse(spec_key))
 
 
-def get_model(spec: ModelSpec, progress=None) -> LoadedModel:
-    """The loaded model for spec, loading it (with progress messages) the first time."""
-    if progress is not None:
-        progress(f"Loading {spec.label}…")
+def get_model(spec: ModelSpec) -> LoadedModel:
+    """The loaded model for spec, loading it the first time."""
     return _load(str(spec))
 
 

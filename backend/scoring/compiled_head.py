@@ -1,4 +1,4 @@
-"""The head statistics of one chunk as one torch.compile'd function.
+"""One chunk's head statistics (backend/scoring/logit_stats.py linear_chunk_stats) as one torch.compile'd function.
 
 Eager, the chunk's float32 logits are read about eight times after the matmul (log-sum-exp, the
 target's logit, log p, p log p, the rank comparison, top-k), each pass a kernel and a temporary as
@@ -20,7 +20,7 @@ import warnings
 
 import torch
 
-from backend.scoring.head import linear_chunk_stats
+from backend.scoring.logit_stats import linear_chunk_stats
 
 
 @functools.cache

@@ -22,6 +22,9 @@ import dataclasses
 
 import torch
 
+from backend.scoring.compiled_head import compiled_chunk_stats
+from backend.scoring.logit_stats import logit_stats, scaled_logits
+
 # Dtypes whose every value TF32 (1 sign, 8 exponent, 10 mantissa bits) represents exactly.
 TF32_EXACT_DTYPES = (torch.bfloat16, torch.float16)
 
@@ -68,15 +71,7 @@ class Head:
                 out = torch.nn.functional.linear(hidden.float(), self.weight, self.bias)
         else:  # quantised or custom heads: let the module do its own maths
             out = self.module(hidden).float()
-        return _scaled(out, self.scale, self.softcap)
-
-
-def _scaled(logits: torch.Tensor, scale: float, softcap: float | None) -> torch.Tensor:
-    if scale != 1.0:
-        logits = logits * scale
-    if softcap is not None:
-        logits = torch.tanh(logits / softcap) * softcap
-    return logits
+        return scaled_logits(out, self.scale, self.softcap)
 
 
 @contextlib.contextmanager
@@ -120,9 +115,8 @@ def position_stats(head: Head, hidden: torch.Tensor, targets: torch.Tensor, top_
     hidden: [n, d], the state at the position *before* each target (the shift
     is the caller's). targets: [n] token ids. compiled: run each chunk through the torch.compile'd
     head (backend/scoring/compiled_head.py) where the head is a plain Linear; same numbers up to rounding.
+    Either way the statistics are backend/scoring/logit_stats.py's.
     """
-    from backend.scoring.compiled_head import compiled_chunk_stats
-
     fused = compiled_chunk_stats() if compiled and head.weight is not None else None
     parts = []
     for start in range(0, hidden.shape[0], chunk_positions):
@@ -136,29 +130,9 @@ def position_stats(head: Head, hidden: torch.Tensor, targets: torch.Tensor, top_
                 continue
             fused = None  # it could not compile here: eager for the rest (a warning said so)
         logits = head.logits(chunk)
-        parts.append(_logit_stats(logits, chunk_targets.to(logits.device), top_k))
+        parts.append(logit_stats(logits, chunk_targets.to(logits.device), top_k))
     if not parts:
         empty = torch.empty(0, device=hidden.device)
         return PositionStats(empty, empty, empty.long(), empty.view(0, top_k), empty.view(0, top_k).long())
     return PositionStats(*(torch.cat(column) for column in zip(*parts)))
 
-
-def linear_chunk_stats(hidden, targets, weight, bias, scale: float, softcap: float | None, top_k: int):
-    """One chunk through a plain Linear head: the function backend/scoring/compiled_head.py compiles."""
-    logits = _scaled(torch.nn.functional.linear(hidden.float(), weight, bias), scale, softcap)
-    return _logit_stats(logits, targets, top_k)
-
-
-def _logit_stats(logits: torch.Tensor, targets: torch.Tensor, top_k: int):
-    lse = torch.logsumexp(logits, dim=-1)
-    target_logit = logits.gather(1, targets[:, None]).squeeze(1)
-    # H = -sum p log p with log p = logit - lse and p = exp(log p). Not lse - sum(softmax * logit):
-    # that form subtracts two numbers near the largest logit, and with float32 softmax weights it was
-    # off by up to 1e-3 (SmolLM2) and 4e-3 nats (Gemma, logits down to -120) against float64 maths on
-    # the same logits; this form stays within 2e-5 (tests/backend/test_head_stats.py).
-    logp = logits - lse[:, None]
-    entropy = -(logp.exp() * logp).sum(-1)
-    del logp
-    rank = (logits > target_logit[:, None]).sum(-1) + 1
-    top_values, top_ids = logits.topk(min(top_k, logits.shape[-1]), dim=-1)
-    return target_logit - lse, entropy, rank, top_values - lse[:, None], top_ids

@@ -65,9 +65,9 @@ def pack_batches(lengths: list[int], batch_tokens: int) -> list[list[Pack]]:
 
 def one_row_per_pack(lengths: list[int], batch_tokens: int) -> list[list[Pack]]:
     """The same batches without packing (for models that fail the check): one padded row per input."""
-    from backend.scoring.windows import batches_by_length_of
+    from backend.scoring.windows import batches_by_length
 
-    return [[[i] for i in batch] for batch in batches_by_length_of(lengths, batch_tokens)]
+    return [[[i] for i in batch] for batch in batches_by_length(lengths, batch_tokens)]
 
 
 def packed_inputs(packs: list[list[np.ndarray]], pad_id: int) -> tuple[np.ndarray, np.ndarray, list[list[int]]]:

@@ -1,4 +1,11 @@
-"""Score the same texts with model A and model B, and align them on words."""
+"""Score the same texts with model A and model B: the one path the app, the CLI and the Ray engine take.
+
+Per side: the on-disk score cache (optional), progress, and an error of its own, so one model
+may fail and the other still scores. When both models share a vocabulary the same-vocabulary
+divergences (backend/scoring/same_vocab.py) come too. Models may be shared by several browser
+sessions: every model call runs under LoadedModel.lock (backend/scoring/score.py), so
+concurrent callers queue on a model instead of interleaving on it, and each gets its own tables.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +14,81 @@ from typing import Callable
 
 import pandas as pd
 
-from analysis.schema import MODEL_COLUMN
-from analysis.summary import summarize
-from analysis.words import align_words
+from analysis.pair import PairResult, combine
+from analysis.schema import empty_token_table
+from backend.errors import DuetError, user_message
 from backend.models.loading import LoadedModel
+from backend.scoring.same_vocab import compare_same_vocab, same_vocabulary
+from backend.scoring.score import ScoreSettings, score_texts
 from backend.store.score_cache import cached_score_texts
-from backend.scoring.score import ScoreSettings
+
+__all__ = ["PairOutcome", "PairProgress", "PairResult", "combine", "score_models", "score_pair"]
 
 # (model "a" or "b", tokens done, tokens in all)
 PairProgress = Callable[[str, int, int], None]
 
+SIDES = ("a", "b")
+
 
 @dataclasses.dataclass
-class PairResult:
-    texts: list[str]
-    tokens: pd.DataFrame  # both models' token tables, column "model" = "a" | "b"
-    words: pd.DataFrame  # schema.WORD_COLUMNS
-    summary: pd.DataFrame  # schema.SUMMARY_COLUMNS
+class PairOutcome:
+    pair: PairResult | None  # None: neither model produced results
+    errors: dict  # "a" | "b" | "same_vocab" -> one line for the user
+    same_vocab: pd.DataFrame | None = None  # schema.SAME_VOCAB_COLUMNS, when both models share a vocabulary
+    failures: dict = dataclasses.field(default_factory=dict)  # "a" | "b" -> the exception a side raised
+
+    def result(self) -> PairResult:
+        """Both models' results, or a failed side's own exception raised again (for callers that need both)."""
+        for side in SIDES:
+            if side in self.failures:
+                raise self.failures[side]
+        missing = [side for side in SIDES if side in self.errors]
+        if missing or self.pair is None:
+            raise DuetError(self.errors.get(missing[0], "no results") if missing else "no results")
+        return self.pair
+
+
+def score_models(
+    models: dict,
+    texts: list[str],
+    settings: ScoreSettings = ScoreSettings(),
+    progress: PairProgress | None = None,
+    errors: dict | None = None,
+    cache: bool = True,
+    same_vocab: bool = True,
+) -> PairOutcome:
+    """Score texts with whichever of models["a"], models["b"] is there.
+
+    A model that is missing (failed to load: its reason already in errors) or fails while
+    scoring leaves its side empty; the other side's results still come back. cache: read and
+    fill the on-disk score cache (backend/store/score_cache.py); a corpus run keeps its own
+    outputs instead. same_vocab: add the divergences when both models share a vocabulary.
+    """
+    errors = dict(errors or {})
+    failures: dict[str, Exception] = {}
+    tables: dict[str, pd.DataFrame] = {}
+    for side in SIDES:
+        loaded: LoadedModel | None = models.get(side)
+        if loaded is None:
+            continue
+        report = None if progress is None else (lambda done, total, side=side: progress(side, done, total))
+        try:
+            tables[side] = (cached_score_texts if cache else score_texts)(loaded, texts, settings, report)
+        except Exception as error:  # noqa: BLE001 - reported per side, the other model still runs
+            failures[side] = error
+            errors[side] = f"{loaded.spec.label}: {user_message(error)}"
+    if not tables:
+        return PairOutcome(None, errors, failures=failures)
+    empty = empty_token_table()
+    pair = combine(texts, tables.get("a", empty), tables.get("b", empty))
+    same = None
+    if same_vocab and len(tables) == 2:
+        try:
+            if same_vocabulary(models["a"], models["b"]):
+                same = compare_same_vocab(models["a"], models["b"], texts, settings)
+        except Exception as error:  # noqa: BLE001 - an extra view; the main results stand
+            errors["same_vocab"] = user_message(error)
+    return PairOutcome(pair, errors, same, failures)
 
 
 def score_pair(
@@ -33,16 +98,5 @@ def score_pair(
     settings: ScoreSettings = ScoreSettings(),
     progress: PairProgress | None = None,
 ) -> PairResult:
-    tables = {}
-    for name, loaded in (("a", model_a), ("b", model_b)):
-        report = None if progress is None else (lambda done, total, name=name: progress(name, done, total))
-        tables[name] = cached_score_texts(loaded, texts, settings, report)
-    return combine(texts, tables["a"], tables["b"])
-
-
-def combine(texts: list[str], tokens_a: pd.DataFrame, tokens_b: pd.DataFrame) -> PairResult:
-    tokens = pd.concat(
-        [tokens_a.assign(**{MODEL_COLUMN: "a"}), tokens_b.assign(**{MODEL_COLUMN: "b"})], ignore_index=True
-    )
-    words = align_words(texts, tokens_a, tokens_b)
-    return PairResult(texts=list(texts), tokens=tokens, words=words, summary=summarize(texts, tokens, words))
+    """Both models' results through the score cache, or the first failure raised (score_models, both sides needed)."""
+    return score_models({"a": model_a, "b": model_b}, texts, settings, progress, same_vocab=False).result()

@@ -15,8 +15,9 @@ import pandas as pd
 import torch
 
 from analysis.schema import SAME_VOCAB_COLUMNS
-from backend.scoring.head import DEFAULT_CHUNK_BYTES, Head, chunk_size
 from backend.models.loading import LoadedModel
+from backend.scoring.head import DEFAULT_CHUNK_BYTES, Head, chunk_size
+from backend.scoring.logit_stats import log_probs, top_logits
 from backend.scoring.packing import forward_packed, one_row_per_pack, pack_batches, packed_inputs
 from backend.scoring.score import ScoreSettings, forward_hidden, packing_allowed
 from backend.scoring.tokens import tokenize_with_offsets
@@ -32,17 +33,20 @@ def same_vocabulary(model_a: LoadedModel, model_b: LoadedModel) -> bool:
 
 
 def divergences(logits_a: torch.Tensor, logits_b: torch.Tensor, top_k: int) -> tuple[torch.Tensor, ...]:
-    """[n, V] float32 logits of both models -> KL(A||B), KL(B||A), JS (nats) and top-k overlap, each [n]."""
-    log_a = torch.log_softmax(logits_a, dim=-1)
-    log_b = torch.log_softmax(logits_b, dim=-1)
+    """[n, V] float32 logits of both models -> KL(A||B), KL(B||A), JS (nats) and top-k overlap, each [n].
+
+    log p and the top k are backend/scoring/logit_stats.py's, as in each model's token table.
+    """
+    _, log_a = log_probs(logits_a)
+    _, log_b = log_probs(logits_b)
     p_a, p_b = log_a.exp(), log_b.exp()
     kl_ab = (p_a * (log_a - log_b)).sum(-1)
     kl_ba = (p_b * (log_b - log_a)).sum(-1)
     # log of the mixture m = (p_a + p_b) / 2, computed stably
     log_m = torch.logaddexp(log_a, log_b) - math.log(2.0)
     js = 0.5 * (p_a * (log_a - log_m)).sum(-1) + 0.5 * (p_b * (log_b - log_m)).sum(-1)
-    top_a = logits_a.topk(top_k, dim=-1).indices
-    top_b = logits_b.topk(top_k, dim=-1).indices
+    top_a = top_logits(logits_a, top_k)[1]
+    top_b = top_logits(logits_b, top_k)[1]
     overlap = (top_a[:, :, None] == top_b[:, None, :]).any(-1).sum(-1).float() / top_k
     return kl_ab, kl_ba, js, overlap
 

@@ -48,8 +48,12 @@ class ScoreSettings:
     packing: bool | None = None  # several short texts per input (backend/scoring/packing.py); None: if the model passes the check
     compile_head: bool | None = None  # torch.compile'd head statistics (backend/scoring/compiled_head.py); None: for corpora
 
+    def to_dict(self) -> dict:
+        """The part of the settings that changes results, as saved with a run and a corpus output."""
+        return {"top_k": self.top_k, "window": self.window, "stride": self.stride}
+
     def key(self) -> str:
-        """The part of the settings that changes results (for the result cache)."""
+        """to_dict() as the result cache's key (its spelling is part of every cache entry's path)."""
         return f"k={self.top_k}|w={self.window}|s={self.stride}"
 
 

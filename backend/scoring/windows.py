@@ -53,12 +53,7 @@ def plan_rows(token_ids: list[np.ndarray], bos_id: int | None, window: int, stri
     return rows
 
 
-def batches_by_length(rows: list[Row], batch_tokens: int) -> list[list[int]]:
-    """Group row indices into batches of at most batch_tokens padded tokens."""
-    return batches_by_length_of([len(r) for r in rows], batch_tokens)
-
-
-def batches_by_length_of(lengths: list[int], batch_tokens: int) -> list[list[int]]:
+def batches_by_length(lengths: list[int], batch_tokens: int) -> list[list[int]]:
     """Indices grouped into batches of at most batch_tokens padded tokens (rows x longest row).
 
     Longest first, so an out-of-memory error shows up on the first batch rather than after an

@@ -60,10 +60,6 @@ def cached_score_texts(
     return pd.concat(frames, ignore_index=True) if frames else score_texts(loaded, [], settings)
 
 
-def is_cached(spec_key: str, settings: ScoreSettings, text: str) -> bool:
-    return entry_path(spec_key, settings, text).is_file()
-
-
 def _read(path: Path) -> pd.DataFrame | None:
     if not path.is_file():
         return None

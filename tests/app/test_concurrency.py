@@ -1,6 +1,6 @@
 """Two browser sessions scoring at once share the cached models: each gets its own, correct tables.
 
-Both sessions run the Score button's path (ui.pipeline.score_models) in threads
+Both sessions run the Score button's path (backend.scoring.pair.score_models) in threads
 on the same LoadedModel objects, as two Streamlit sessions do on the process's
 cached models. Every model call must hold LoadedModel.lock: a forward hook
 records how many forwards run at once on each model.
@@ -15,7 +15,7 @@ import pytest
 
 from backend.models.loading import load_model
 from backend.models.specs import ModelSpec
-from ui.pipeline import score_models
+from backend.scoring.pair import score_models
 
 TEXTS_1 = ["The first session reads this sentence about rivers and hills. " * 6, "And a second text, shorter."]
 TEXTS_2 = ["def session_two(x):\n    return x * 2\n" * 5, "Numbers: 1, 2, 3, 5, 8, 13, 21."]

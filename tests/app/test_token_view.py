@@ -66,7 +66,7 @@ def test_recolouring_and_units_never_recompute(app, monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("a view change called the scorer")
 
-    monkeypatch.setattr("ui.pipeline.score_models", boom)
+    monkeypatch.setattr("backend.scoring.pair.score_models", boom)
     monkeypatch.setattr("backend.store.score_cache.score_texts", boom)
     for colouring in ("entropy", "rank", "delta", "surprisal"):
         at.radio(key="tv_colour").set_value(colouring).run()

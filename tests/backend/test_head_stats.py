@@ -83,7 +83,7 @@ def test_entropy_of_wide_logits_matches_float64():
     """A Gemma-sized vocabulary with flat-ish distributions far from zero (entropy 4-8 nats, logits
     around +30, -30 and 0): float32 statistics within 1e-4 nats of float64 maths on the same logits.
     The old lse - Σ softmax·logit form was 7e-4 to 1.2e-3 off on exactly these logits."""
-    from backend.scoring.head import _logit_stats
+    from backend.scoring.logit_stats import logit_stats
 
     g = torch.Generator().manual_seed(3)
     vocab = 262_144
@@ -91,7 +91,7 @@ def test_entropy_of_wide_logits_matches_float64():
                         for scale, shift in ((3, 30), (3, -30), (4, 0))])
     targets = torch.randint(0, vocab, (logits.shape[0],), generator=g)
     targets[0] = int(logits[0].argmax())
-    logprob, entropy, rank, top_lp, top_ids = _logit_stats(logits, targets, 5)
+    logprob, entropy, rank, top_lp, top_ids = logit_stats(logits, targets, 5)
     lp64 = torch.log_softmax(logits.double(), -1)
     want_entropy = -(lp64.exp() * lp64).sum(-1)
     want_logprob = lp64.gather(1, targets[:, None]).squeeze(1)

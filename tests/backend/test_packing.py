@@ -10,7 +10,7 @@ from backend.models.loading import load_model
 from backend.scoring.packing import pack_batches, packed_inputs, packing_works
 from backend.scoring.score import ScoreSettings, score_texts
 from backend.models.specs import ModelSpec
-from backend.scoring.windows import batches_by_length_of
+from backend.scoring.windows import batches_by_length
 from tiny_models import CORPUS
 
 TOL = 1e-4  # nats, float32
@@ -38,7 +38,7 @@ def padding(batches, lengths) -> float:
 
 @pytest.mark.parametrize("budget", [4096, 65536])
 def test_packing_cuts_padding(budget):
-    unpacked = [[[i] for i in batch] for batch in batches_by_length_of(LENGTHS, budget)]
+    unpacked = [[[i] for i in batch] for batch in batches_by_length(LENGTHS, budget)]
     packed = pack_batches(LENGTHS, budget)
     assert padding(packed, LENGTHS) < 0.1 < padding(unpacked, LENGTHS)
 

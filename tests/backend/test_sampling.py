@@ -11,16 +11,10 @@ import torch
 
 from backend.scoring.head import Head, chunk_size, position_stats
 from backend.corpus.inputs import InputError
-from backend.sampling.sampler import (
-    REFERENCE_SAMPLE_ID,
-    SAMPLE_COLUMNS,
-    SAMPLE_TOKEN_COLUMNS,
-    RowSampler,
-    SampleSettings,
-    first_line_end,
-    model_input,
-    sample_prompts,
-)
+from backend.sampling.prompts import first_line_end, model_input
+from backend.sampling.row_sampler import RowSampler
+from backend.sampling.sampler import SampleSettings, sample_prompts
+from backend.sampling.tables import REFERENCE_SAMPLE_ID, SAMPLE_COLUMNS, SAMPLE_TOKEN_COLUMNS
 from backend.scoring.score import forward_hidden
 
 PROMPTS = ["The quick brown fox", "1 + 2 =", "Alice: How are you?\nBob:"]  # different lengths: left padding
@@ -232,3 +226,47 @@ def test_bad_settings_and_prompts(model_a):
         sample_prompts(model_a, ["   "], SampleSettings(n_samples=1, max_new_tokens=2))
     with pytest.raises(InputError, match="context"):
         sample_prompts(model_a, ["word " * 300], SampleSettings(n_samples=1, max_new_tokens=2))
+
+
+@pytest.mark.parametrize("which", ["model_a", "model_b"])
+def test_sampled_statistics_are_the_scorers_to_the_bit(which, request, monkeypatch):
+    """What the sampler records for a drawn token is what the scorer's head gives that token, bit for bit.
+
+    Both call backend/scoring/logit_stats.py. Checked on what generate actually fed the sampler: its
+    logits through the statistics core, and the hidden states before the model's head through the
+    scorer's head (position_stats). Re-scoring from a fresh forward pass is within float32 rounding
+    (the forward with a KV cache and padding is not the same arithmetic): test_logprobs_match_teacher_forcing.
+    """
+    from backend.sampling.row_sampler import TOP_K
+    from backend.scoring.logit_stats import logit_stats
+
+    loaded = request.getfixturevalue(which)
+    steps = []  # (hidden before the head, logits the sampler saw, the sampler's record) per step
+    hidden_in: list[torch.Tensor] = []
+    hook = loaded.model.get_output_embeddings().register_forward_pre_hook(
+        lambda module, args: hidden_in.append(args[0][:, -1].detach().clone()))
+    original = RowSampler.__call__
+
+    def recording(self, input_ids, scores):
+        logits = scores.float().clone()
+        out = original(self, input_ids, scores)
+        steps.append((hidden_in[-1], logits, [column[-1] for column in (
+            self.logprobs, self.entropies, self.ranks, self.topk_logprobs, self.topk_ids, self.ids)]))
+        return out
+
+    monkeypatch.setattr(RowSampler, "__call__", recording)
+    try:
+        sample_prompts(loaded, PROMPTS, SampleSettings(n_samples=3, max_new_tokens=8, seed=2, temperature=1.5), model="x")
+    finally:
+        hook.remove()
+    assert len(steps) >= 8
+    head = Head.of(loaded.model)
+    for hidden, logits, (logprob, entropy, rank, top_lp, top_ids, chosen) in steps:
+        recorded = (logprob, entropy, rank, top_lp, top_ids)
+        from_logits = logit_stats(logits, chosen, TOP_K)
+        scored = position_stats(head, hidden, chosen, TOP_K, chunk_size(head.vocab_size))
+        from_head = (scored.logprob, scored.entropy, scored.rank, scored.topk_logprobs, scored.topk_ids)
+        for name, want, got_logits, got_head in zip(("logprob", "entropy", "rank", "topk_logprobs", "topk_ids"),
+                                                     recorded, from_logits, from_head):
+            assert torch.equal(got_logits, want), name
+            assert torch.equal(got_head, want), name
