@@ -27,6 +27,12 @@ TOKEN_COLUMNS = {
     "entropy": "float64",  # nats, of the full next-token distribution at this position
     "rank": "float64",  # 1 = model's top choice; 1 + #tokens with a strictly higher logit; NaN: no context
     "context_tokens": "int64",  # tokens of left context the model saw (BOS included)
+    # nats, log P(next token starts a new word | context before this token): the mass of the
+    # word-starting tokens and EOS (backend/scoring/word_start.py) under the distribution that scored it.
+    "word_start_logprob": "float64",
+    # nats, the same mass under the distribution after this token (the next token's, or past the
+    # text's end for its last token): with the one above, the end-of-word correction of analysis/words.py.
+    "next_word_start_logprob": "float64",
     "topk_token_ids": "object",  # list[int], best first
     "topk_tokens": "object",  # list[str]
     "topk_logprobs": "object",  # list[float], nats
@@ -44,8 +50,10 @@ WORD_COLUMNS = {
     "word": "string",
     "char_start": "int64",
     "char_end": "int64",
-    "logprob_a": "float64",  # nats, summed over the word's tokens
+    "logprob_a": "float64",  # nats, ln p(word | context): tokens' sum + end-of-word correction (analysis/words.py)
     "logprob_b": "float64",
+    "logprob_prefix_a": "float64",  # nats, the plain sum over the word's tokens: p of the string as a prefix
+    "logprob_prefix_b": "float64",
     "entropy_a": "float64",  # nats, of the first token of the word
     "entropy_b": "float64",
     "n_tokens_a": "int64",

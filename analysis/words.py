@@ -18,6 +18,24 @@ The word rule:
   * A word's entropy is the entropy of the first token overlapping the word:
     the model's uncertainty just before the word begins.
   * A word whose tokens include one without a score (NaN) has NaN logprob.
+
+The probability of a word, not of a prefix (Pimentel & Meister 2024, "How to Compute the
+Probability of a Word"). Both embedded tokenizers put a word's leading space in its first
+token, so the product of a word's token probabilities is the probability that the text goes
+on with that *string*: p(" quick") also covers " quickly". The word's own probability is
+
+    log p(w | c) = Σ log p(tokens of w) + A(w) − A(previous word)
+
+where A(w) = log P(the next token starts a new word | c, w), from the token table's
+next_word_start_logprob at w's last token (the mass of the word-starting tokens and EOS, see
+backend/scoring/word_start.py), and A(previous word) is the same number measured before w.
+`logprob` is this corrected value; `logprob_prefix` keeps the plain sum. A(w) is taken as 0
+(no correction at that boundary) where it is not a model's prediction of a word end:
+  * after a single punctuation mark every next character starts a new word: A = log 1 = 0;
+  * after a newline run, whose end the word-start mass does not measure (spaces continue it);
+  * where a token crosses the boundary (no distribution sits exactly at the word's end).
+So the terms telescope: over a text, the corrected words sum to the tokens' total plus A of the
+last word (whether the text ends there, EOS included) - the documented boundary term.
 """
 
 from __future__ import annotations
@@ -63,7 +81,7 @@ def token_word_shares(token_starts: np.ndarray, token_ends: np.ndarray, span_sta
 
 
 def words_for_model(words: pd.DataFrame, tokens: pd.DataFrame) -> pd.DataFrame:
-    """logprob, entropy and n_tokens per word of one text, for one model's token table."""
+    """logprob (end-of-word corrected), logprob_prefix, entropy and n_tokens per word of one text, for one model."""
     token_index, word_index, share = token_word_shares(
         tokens["char_start"].to_numpy(), tokens["char_end"].to_numpy(),
         words["span_start"].to_numpy(), words["span_end"].to_numpy(),
@@ -82,7 +100,35 @@ def words_for_model(words: pd.DataFrame, tokens: pd.DataFrame) -> pd.DataFrame:
     first_token[unique_words] = token_index[first_pos]
     has = first_token >= 0
     entropy[has] = tokens["entropy"].to_numpy(dtype=float)[first_token[has]]
-    return pd.DataFrame({"logprob": logprob, "entropy": entropy, "n_tokens": n_tokens.astype(np.int64)})
+    corrected = logprob + end_of_word_terms(words, tokens, token_index, word_index)
+    return pd.DataFrame({"logprob": corrected, "logprob_prefix": logprob, "entropy": entropy,
+                         "n_tokens": n_tokens.astype(np.int64)})
+
+
+def word_end_term(words: pd.DataFrame, tokens: pd.DataFrame, token_index: np.ndarray, word_index: np.ndarray) -> np.ndarray:
+    """A(w) per word (nats): log P(a new word starts after w), or 0 where the rule above takes none."""
+    n_words = len(words)
+    after = np.zeros(n_words)
+    if "next_word_start_logprob" not in tokens or n_words == 0 or len(token_index) == 0:
+        return after  # a table scored before the correction existed: prefix sums, as then
+    last_token = np.full(n_words, -1)
+    np.maximum.at(last_token, word_index, token_index)
+    words_per_token = np.bincount(token_index, minlength=len(tokens))
+    token_end = tokens["char_end"].to_numpy()
+    ends_in_letter = words["word"].str.contains(r"\w$", na=False).to_numpy()  # \w+ words; not punctuation or "\n"
+    has = last_token >= 0
+    aligned = np.zeros(n_words, dtype=bool)
+    aligned[has] = (words_per_token[last_token[has]] == 1) & (token_end[last_token[has]] == words["span_end"].to_numpy()[has])
+    measured = aligned & ends_in_letter
+    mass = tokens["next_word_start_logprob"].to_numpy(dtype=float)
+    after[measured] = mass[last_token[measured]]
+    return np.nan_to_num(after, nan=0.0)  # no distribution measured: no correction
+
+
+def end_of_word_terms(words: pd.DataFrame, tokens: pd.DataFrame, token_index: np.ndarray, word_index: np.ndarray) -> np.ndarray:
+    """A(w) − A(previous word) per word: what the corrected logprob adds to the prefix sum."""
+    after = word_end_term(words, tokens, token_index, word_index)
+    return after - np.concatenate([[0.0], after[:-1]])
 
 
 def align_words(texts: list[str], tokens_a: pd.DataFrame, tokens_b: pd.DataFrame) -> pd.DataFrame:
@@ -105,6 +151,8 @@ def align_words(texts: list[str], tokens_a: pd.DataFrame, tokens_b: pd.DataFrame
                     "char_end": words["char_end"],
                     "logprob_a": a["logprob"],
                     "logprob_b": b["logprob"],
+                    "logprob_prefix_a": a["logprob_prefix"],
+                    "logprob_prefix_b": b["logprob_prefix"],
                     "entropy_a": a["entropy"],
                     "entropy_b": b["entropy"],
                     "n_tokens_a": a["n_tokens"],
@@ -116,6 +164,22 @@ def align_words(texts: list[str], tokens_a: pd.DataFrame, tokens_b: pd.DataFrame
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in WORD_COLUMNS.items()})
     return pd.concat(frames, ignore_index=True).astype(WORD_COLUMNS)
+
+
+WORD_PROBABILITIES = ("corrected", "prefix")
+
+
+def with_word_probability(words: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """The word table with logprob_a/b and delta as `kind`: "corrected" (stored) or "prefix" (the plain sums).
+
+    A table scored before the correction existed has no prefix columns: its logprobs are prefix sums already.
+    """
+    if kind not in WORD_PROBABILITIES:
+        raise ValueError(f"unknown word probability {kind!r}: use one of {', '.join(WORD_PROBABILITIES)}")
+    if kind == "corrected" or "logprob_prefix_a" not in words:
+        return words
+    return words.assign(logprob_a=words["logprob_prefix_a"], logprob_b=words["logprob_prefix_b"],
+                        delta=words["logprob_prefix_a"] - words["logprob_prefix_b"])
 
 
 def align_tokens(tokens_a: pd.DataFrame, tokens_b: pd.DataFrame) -> pd.DataFrame:

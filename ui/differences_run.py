@@ -9,7 +9,7 @@ from backend.errors import user_message
 from backend.store.runs import RunStore
 from ui.markdown import literal
 from ui.runs import load_shown
-from ui.state import ShownResult, current_result
+from ui.state import ShownResult, as_chosen, current_result, word_probability
 from ui.tables import readable_time
 
 CURRENT = "__current__"
@@ -57,12 +57,14 @@ def pick_run() -> ShownResult | None:
         return None
     choice = st.selectbox("Run", list(choices), format_func=choices.get, key="diff_run",
                           help="The result on screen, or any saved run (the Runs page lists them).")
-    return current_result() if choice == CURRENT else _kept(choice)
+    return current_result() if choice == CURRENT else as_chosen(_kept(choice))
 
 
 def run_key(shown: ShownResult) -> str:
-    """What the page's session caches are keyed by: the run id, or the object for an unsaved result."""
-    return shown.run_id or f"memory-{id(shown.pair)}"
+    """What the page's session caches are keyed by: the run id, or the object for an unsaved result,
+    and the word probability shown (groups and features differ between the two)."""
+    base = shown.run_id or f"memory-{id(shown.pair)}"
+    return base if word_probability() == "corrected" else f"{base}|prefix"
 
 
 def model_names(shown: ShownResult) -> dict[str, str]:

@@ -161,6 +161,14 @@ def render_sidebar() -> None:
             help="Surprisal, entropy and divergences in bits (log base 2) or nats (natural log). "
                  "Switching never recomputes anything.",
         )
+        if st.session_state.get("word_probability") not in ("corrected", "prefix"):
+            st.session_state["word_probability"] = "corrected"
+        st.segmented_control(
+            "Word probability", ["corrected", "prefix"], key="word_probability", selection_mode="single",
+            help="corrected: the probability that the word ends where it does (Pimentel & Meister 2024's "
+                 "end-of-word correction); prefix: the plain product of its tokens' probabilities, which also "
+                 "counts longer words that start the same way (\" quick\" covers \" quickly\").",
+        )
         # A slot, not a message: the Score button runs after the sidebar, in the same run, and
         # must be able to take the note back once the result on screen matches the pickers.
         _slots()["stale"] = st.empty()

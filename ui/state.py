@@ -4,6 +4,8 @@ app.py's sidebar writes these session_state keys; pages only read them:
   "model_a", "model_b"  ModelSpec strings (backend/models/specs.py), default the embedded pair
                         (or DUET_DEFAULT_MODEL_A / DUET_DEFAULT_MODEL_B, e.g. tiny test models)
   "units"               "nats" | "bits" (storage is nats; convert only at display)
+  "word_probability"    "corrected" (default) | "prefix": which word logprob every word-level view
+                        shows (analysis/words.py: the end-of-word correction, or the plain token sums)
 The token view and the runs page write, and every page may read:
   "result"              the ShownResult on screen: the last scoring or a reloaded run
   "loaded_specs"        {"a"|"b": (spec string asked for, resolved spec string)} of the
@@ -17,6 +19,7 @@ import os
 
 import streamlit as st
 
+from analysis.words import with_word_probability
 from backend.models.specs import DEFAULT_PAIR, ModelSpec
 
 
@@ -65,8 +68,24 @@ def _label(spec: str, fallback: str) -> str:
         return spec or fallback
 
 
+def word_probability() -> str:
+    return st.session_state.get("word_probability") or "corrected"
+
+
+def as_chosen(shown: ShownResult | None) -> ShownResult | None:
+    """The result with its word table as the sidebar's word probability says (the same object each rerun)."""
+    if shown is None or shown.pair is None or word_probability() == "corrected":
+        return shown
+    memo = st.session_state.setdefault("_prefix_views", {})
+    if memo.get("of") is not shown:
+        pair = dataclasses.replace(shown.pair, words=with_word_probability(shown.pair.words, "prefix"))
+        memo.clear()
+        memo.update(of=shown, view=dataclasses.replace(shown, pair=pair))
+    return memo["view"]
+
+
 def current_result() -> ShownResult | None:
-    return st.session_state.get("result")
+    return as_chosen(st.session_state.get("result"))
 
 
 def set_result(result: ShownResult) -> None:

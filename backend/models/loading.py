@@ -28,6 +28,7 @@ Progress = Callable[[str], None]
 # warning for each optional CUDA kernel it cannot find; none is used here, and a user would read them
 # as errors.
 logging.getLogger("torchao").setLevel(logging.ERROR)
+logging.getLogger("torch.utils._pytree").setLevel(logging.ERROR)  # torchao's enums, registered the old way
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tokenizer_config.json")
 SAFE_WEIGHTS = (".safetensors", ".gguf")
@@ -58,6 +59,8 @@ class LoadedModel:
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
     # Whether several texts may share one input (backend/scoring/packing.py); checked at first scoring.
     packing: bool | None = dataclasses.field(default=None, repr=False, compare=False)
+    # Ids of the word-starting tokens (backend/scoring/word_start.py), built on first use.
+    word_start: object = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def device(self) -> str:

@@ -38,14 +38,14 @@ def compiled_chunk_stats():
     return _call
 
 
-def _call(hidden, targets, weight, bias, scale, softcap, top_k):
+def _call(hidden, targets, weight, bias, scale, softcap, top_k, word_start=None):
     n = hidden.shape[0]
     if n == 1:  # sizes 0 and 1 are always specialised: pad to 2 rather than compile again
         hidden, targets = hidden.repeat(2, 1), targets.repeat(2)
     torch._dynamo.mark_dynamic(hidden, 0)
     torch._dynamo.mark_dynamic(targets, 0)
     try:
-        out = _compiled()(hidden, targets, weight, bias, scale, softcap, top_k)
+        out = _compiled()(hidden, targets, weight, bias, scale, softcap, top_k, word_start)
     except Exception as error:  # noqa: BLE001 - any compiler failure falls back to eager
         if isinstance(error, torch.OutOfMemoryError) or "out of memory" in str(error).lower():
             raise  # the caller halves the batch

@@ -23,7 +23,7 @@ import dataclasses
 import torch
 
 from backend.scoring.compiled_head import compiled_chunk_stats
-from backend.scoring.logit_stats import logit_stats, scaled_logits
+from backend.scoring.logit_stats import log_probs, logit_stats, scaled_logits, word_start_logprob
 
 # Dtypes whose every value TF32 (1 sign, 8 exponent, 10 mantissa bits) represents exactly.
 TF32_EXACT_DTYPES = (torch.bfloat16, torch.float16)
@@ -102,6 +102,7 @@ class PositionStats:
     rank: torch.Tensor  # [n] 1 + number of strictly higher logits (ties get the best rank)
     topk_logprobs: torch.Tensor  # [n, k] nats, best first
     topk_ids: torch.Tensor  # [n, k]
+    word_start_logprob: torch.Tensor  # [n] nats, log P(the token here starts a new word or ends the text)
 
 
 def chunk_size(vocab_size: int, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> int:
@@ -109,11 +110,12 @@ def chunk_size(vocab_size: int, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> int:
 
 
 def position_stats(head: Head, hidden: torch.Tensor, targets: torch.Tensor, top_k: int, chunk_positions: int,
-                   compiled: bool = False) -> PositionStats:
+                   word_start: torch.Tensor | None = None, compiled: bool = False) -> PositionStats:
     """Statistics of p(. | context) at each of n positions, and of the target token under it.
 
     hidden: [n, d], the state at the position *before* each target (the shift
-    is the caller's). targets: [n] token ids. compiled: run each chunk through the torch.compile'd
+    is the caller's). targets: [n] token ids. word_start: ids of the word-starting tokens
+    (backend/scoring/word_start.py), on the hidden states' device. compiled: run each chunk through the torch.compile'd
     head (backend/scoring/compiled_head.py) where the head is a plain Linear; same numbers up to rounding.
     Either way the statistics are backend/scoring/logit_stats.py's.
     """
@@ -124,15 +126,26 @@ def position_stats(head: Head, hidden: torch.Tensor, targets: torch.Tensor, top_
         if fused is not None:
             exact = head.tf32_exact and chunk.is_cuda and chunk.dtype in TF32_EXACT_DTYPES
             with tf32_matmul(exact):
-                part = fused(chunk, chunk_targets.to(chunk.device), head.weight, head.bias, head.scale, head.softcap, top_k)
+                part = fused(chunk, chunk_targets.to(chunk.device), head.weight, head.bias, head.scale, head.softcap, top_k,
+                             word_start)
             if part is not None:
                 parts.append(part)
                 continue
             fused = None  # it could not compile here: eager for the rest (a warning said so)
         logits = head.logits(chunk)
-        parts.append(logit_stats(logits, chunk_targets.to(logits.device), top_k))
+        parts.append(logit_stats(logits, chunk_targets.to(logits.device), top_k, word_start))
     if not parts:
         empty = torch.empty(0, device=hidden.device)
-        return PositionStats(empty, empty, empty.long(), empty.view(0, top_k), empty.view(0, top_k).long())
+        return PositionStats(empty, empty, empty.long(), empty.view(0, top_k), empty.view(0, top_k).long(), empty)
     return PositionStats(*(torch.cat(column) for column in zip(*parts)))
+
+
+def word_start_only(head: Head, hidden: torch.Tensor, word_start: torch.Tensor, chunk_positions: int) -> torch.Tensor:
+    """[n] word-start logprob of the distribution after each hidden state, with no target (a text's last token)."""
+    parts = []
+    for start in range(0, hidden.shape[0], chunk_positions):
+        logits = head.logits(hidden[start : start + chunk_positions])
+        lse, _ = log_probs(logits)
+        parts.append(word_start_logprob(logits, lse, word_start))
+    return torch.cat(parts) if parts else torch.empty(0, device=hidden.device)
 

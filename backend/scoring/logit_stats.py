@@ -85,8 +85,19 @@ def top_logits(logits: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor
     return logits.topk(min(k, logits.shape[-1]), dim=-1)
 
 
-def logit_stats(logits: torch.Tensor, targets: torch.Tensor, top_k: int):
-    """(logprob [n], entropy [n], rank [n], top-k logprobs [n, k], top-k ids [n, k]) of each row.
+def word_start_logprob(logits: torch.Tensor, lse: torch.Tensor, word_start: torch.Tensor | None) -> torch.Tensor:
+    """[n] nats, log Σ p(t) over the word-starting tokens (ids `word_start`, backend/scoring/word_start.py).
+
+    One log-sum-exp over those columns: a [n, |word_start|] temporary, never [n, vocab] beside the
+    logits. NaN for every row when no ids are given.
+    """
+    if word_start is None:
+        return torch.full_like(lse, float("nan"))
+    return torch.logsumexp(logits.index_select(1, word_start), dim=-1) - lse
+
+
+def logit_stats(logits: torch.Tensor, targets: torch.Tensor, top_k: int, word_start: torch.Tensor | None = None):
+    """(logprob [n], entropy [n], rank [n], top-k logprobs [n, k], top-k ids [n, k], word-start logprob [n]).
 
     One [n, vocab] temporary at a time besides the logits (log p is freed before the rank pass).
     """
@@ -95,13 +106,13 @@ def logit_stats(logits: torch.Tensor, targets: torch.Tensor, top_k: int):
     del logp
     logprob, rank = target_stats(logits, lse, targets)
     top_values, top_ids = top_logits(logits, top_k)
-    return logprob, h, rank, top_values - lse[:, None], top_ids
+    return logprob, h, rank, top_values - lse[:, None], top_ids, word_start_logprob(logits, lse, word_start)
 
 
-def linear_chunk_stats(hidden, targets, weight, bias, scale: float, softcap: float | None, top_k: int):
+def linear_chunk_stats(hidden, targets, weight, bias, scale: float, softcap: float | None, top_k: int, word_start=None):
     """logit_stats of one chunk of hidden states through a plain Linear head (float32 maths).
 
     The function backend/scoring/compiled_head.py compiles; eager, Head.logits then logit_stats do the same.
     """
     logits = scaled_logits(torch.nn.functional.linear(hidden.float(), weight, bias), scale, softcap)
-    return logit_stats(logits, targets, top_k)
+    return logit_stats(logits, targets, top_k, word_start)

@@ -16,7 +16,8 @@ import torch
 
 from analysis.schema import TOKEN_COLUMNS
 from backend.scoring.batch_size import FIRST_BATCH_TOKENS_GPU, CudaMemoryProbe, fit_batch_tokens
-from backend.scoring.head import DEFAULT_CHUNK_BYTES, Head, chunk_size, position_stats
+from backend.scoring import word_start
+from backend.scoring.head import DEFAULT_CHUNK_BYTES, Head, chunk_size, position_stats, word_start_only
 from backend.models.loading import LoadedModel
 from backend.scoring.packing import forward_packed, one_row_per_pack, pack_batches, packed_inputs, packing_works
 from backend.scoring.tokens import TokenizedText, tokenize_with_offsets
@@ -28,7 +29,8 @@ Progress = Callable[[int, int], None]  # (tokens done, tokens in all)
 # Bumped whenever the scorer's numbers change for the same inputs, so that no cached entry
 # (backend/store/score_cache.py) or resumed corpus part (backend/corpus/ray_engine.py) from before is mixed in:
 # 2 = entropy as -Σ p·log p (backend/scoring/head.py), up to 4e-3 nats away from version 1's.
-SCORER_VERSION = 2
+# 3 = word-start logprob columns (end-of-word correction); variant=int8 became weight-only per channel.
+SCORER_VERSION = 3
 
 # Compiling the head costs tens of seconds once per process: worth it for a corpus (it then scores
 # 1.3x as fast on this CPU, bench/README.md), not for the few texts of an interactive page.
@@ -84,6 +86,7 @@ def score_texts(
             head=head,
             chunk=settings.chunk_positions or chunk_size(head.vocab_size, DEFAULT_CHUNK_BYTES),
             top_k=settings.top_k,
+            word_start=to_device(torch.from_numpy(word_start.of(loaded)), loaded.device),
             packing=settings.packing if settings.packing is not None else packing_allowed(loaded),
             compile_head=settings.compile_head if settings.compile_head is not None else (
                 sum(len(r) for r in rows) >= COMPILE_HEAD_MIN_TOKENS),
@@ -106,6 +109,7 @@ class Pass:
     head: Head
     chunk: int  # positions per head chunk
     top_k: int
+    word_start: torch.Tensor | None = None  # ids of word-starting tokens, on the model's device
     packing: bool = False
     compile_head: bool = False
 
@@ -193,9 +197,21 @@ def _score_batch(loaded, how: Pass, packs: list[list[Row]]):
     input_index, at = np.concatenate(input_index), np.concatenate(at)
     selected = hidden[to_device(input_index, device), to_device(at - 1, device)]
     stats = position_stats(how.head, selected, to_device(ids[input_index, at], device), how.top_k, how.chunk,
-                           compiled=how.compile_head)
+                           word_start=how.word_start, compiled=how.compile_head)
+    # After each row's last token: the distribution over what follows it, which no token of this row
+    # is scored under. For a row that ends its text, its word-start mass (EOS included) says whether
+    # the text's last word ends there (analysis/words.py); other rows' values are not used.
+    end_input = np.array([b for b, pack in enumerate(packs) for _ in pack])
+    end_at = np.array([start + len(row) - 1 for pack, pack_starts in zip(packs, starts)
+                       for row, start in zip(pack, pack_starts)])
+    end_text = np.array([row.text_index for pack in packs for row in pack])
+    end_token = np.array([len(row) - 1 - row.offset + row.first_token for pack in packs for row in pack])
+    end_mass = word_start_only(how.head, hidden[to_device(end_input, device), to_device(end_at, device)],
+                               how.word_start, how.chunk)
     return _Scored(np.concatenate(text_index), np.concatenate(token_index), np.concatenate(context),
-                   to_host([stats.logprob, stats.entropy, stats.rank, stats.topk_logprobs, stats.topk_ids]))
+                   to_host([stats.logprob, stats.entropy, stats.rank, stats.topk_logprobs, stats.topk_ids,
+                            stats.word_start_logprob, end_mass]),
+                   end_text, end_token)
 
 
 @dataclasses.dataclass
@@ -206,15 +222,18 @@ class _Scored:
     token_index: np.ndarray
     context: np.ndarray
     stats: HostCopy
+    end_text: np.ndarray  # per row of the batch: its text and the text index of its last token
+    end_token: np.ndarray
 
     @property
     def n(self) -> int:
         return len(self.text_index)
 
     def arrays(self):
-        logprob, entropy, rank, top_lp, top_ids = self.stats.wait()
+        logprob, entropy, rank, top_lp, top_ids, word_start_lp, end_mass = self.stats.wait()
         return (self.text_index, self.token_index, self.context, logprob.double().numpy(),
-                entropy.double().numpy(), rank.numpy(), top_lp.double().numpy(), top_ids.numpy())
+                entropy.double().numpy(), rank.numpy(), top_lp.double().numpy(), top_ids.numpy(),
+                word_start_lp.double().numpy(), self.end_text, self.end_token, end_mass.double().numpy())
 
 
 def _assemble(tokenizer, texts, tokenized: list[TokenizedText], results, top_k: int) -> pd.DataFrame:
@@ -227,10 +246,20 @@ def _assemble(tokenizer, texts, tokenized: list[TokenizedText], results, top_k: 
     context = np.zeros(n, dtype=np.int64)
     top_lp = np.full((n, top_k), np.nan)
     top_ids = np.full((n, top_k), -1, dtype=np.int64)
-    for text_i, token_i, ctx, lp, ent, rk, tlp, tid in results:
+    word_start_lp = np.full(n, np.nan)
+    after_last = np.full(len(texts), np.nan)  # word-start mass after each text's last token
+    for text_i, token_i, ctx, lp, ent, rk, tlp, tid, ws, end_text, end_token, end_mass in results:
         flat = starts[text_i] + token_i
-        logprob[flat], entropy[flat], rank[flat], context[flat] = lp, ent, rk, ctx
+        logprob[flat], entropy[flat], rank[flat], context[flat], word_start_lp[flat] = lp, ent, rk, ctx, ws
         top_lp[flat, : tlp.shape[1]], top_ids[flat, : tid.shape[1]] = tlp, tid
+        ends = end_token == lengths[end_text] - 1
+        after_last[end_text[ends]] = end_mass[ends]
+    # The mass after token p is the mass the next token was scored under; after a text's last token,
+    # the one measured past the end of its row.
+    next_word_start_lp = np.full(n, np.nan)
+    next_word_start_lp[:-1] = word_start_lp[1:]
+    last = starts[1:] - 1
+    next_word_start_lp[last[lengths > 0]] = after_last[lengths > 0]
     token_ids = np.concatenate([t.ids for t in tokenized]) if n else np.zeros(0, dtype=np.int64)
     pieces = _decoder(tokenizer)
     has_context = ~np.isnan(logprob)
@@ -246,6 +275,8 @@ def _assemble(tokenizer, texts, tokenized: list[TokenizedText], results, top_k: 
             "entropy": entropy,
             "rank": rank,
             "context_tokens": context,
+            "word_start_logprob": word_start_lp,
+            "next_word_start_logprob": next_word_start_lp,
             "topk_token_ids": [list(map(int, row)) if ok else [] for row, ok in zip(top_ids, has_context)],
             "topk_tokens": [[pieces(i) for i in row] if ok else [] for row, ok in zip(top_ids, has_context)],
             "topk_logprobs": [list(map(float, row)) if ok else [] for row, ok in zip(top_lp, has_context)],

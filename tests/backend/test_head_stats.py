@@ -91,7 +91,7 @@ def test_entropy_of_wide_logits_matches_float64():
                         for scale, shift in ((3, 30), (3, -30), (4, 0))])
     targets = torch.randint(0, vocab, (logits.shape[0],), generator=g)
     targets[0] = int(logits[0].argmax())
-    logprob, entropy, rank, top_lp, top_ids = logit_stats(logits, targets, 5)
+    logprob, entropy, rank, top_lp, top_ids, _ = logit_stats(logits, targets, 5)
     lp64 = torch.log_softmax(logits.double(), -1)
     want_entropy = -(lp64.exp() * lp64).sum(-1)
     want_logprob = lp64.gather(1, targets[:, None]).squeeze(1)
