@@ -168,7 +168,9 @@ def write_parquet(path: str | Path, table, index: bool = False) -> Path:
     path = Path(path)
     with temp_file(path) as tmp:
         table.to_parquet(tmp, index=index)
-        _fault("mid-write", path)
+        if _armed("mid-write", path):  # a torn temporary: half its bytes on disk, then die
+            os.truncate(tmp, tmp.stat().st_size // 2)
+            os._exit(137)
     return path
 
 

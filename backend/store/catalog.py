@@ -82,7 +82,8 @@ class Catalog:
         """Catalog rows, newest first; a row whose folder is gone (deleted by hand) is not a run."""
         with self._db() as db:
             frame = pd.read_sql_query("SELECT * FROM runs ORDER BY created DESC, id DESC", db)
-        return frame[[(self.root / i).is_dir() for i in frame["id"]]].reset_index(drop=True)
+        present = frame["id"].map(lambda i: (self.root / i).is_dir()).astype(bool)  # a Series: empty stays a table
+        return frame[present].reset_index(drop=True)
 
     def delete(self, run_id: str) -> None:
         with self._db() as db:

@@ -118,23 +118,31 @@ def test_sweep_cache_runs_once_per_process(tmp_path, monkeypatch):
 
 
 def test_a_group_of_files_is_never_mixed_between_two_writers(tmp_path, monkeypatch):
-    # Each writer pauses between its two renames; without the folder lock the second
-    # writer's pair would land inside that pause and leave words of one with tokens of the other.
-    monkeypatch.setenv("DUET_FAULT_DELAY", "between-renames:0.3")
-    words, tokens = tmp_path / "out.words.parquet", tmp_path / "out.parquet"
-    barrier = threading.Barrier(4)
+    # The first writer pauses between its two renames and the second writes all of its pair
+    # inside that pause: without the folder lock, words of the second would stay beside tokens
+    # of the first.
+    real_fault = atomic._fault
 
-    def writer(n: int) -> None:
-        barrier.wait()
+    def slow_first(point, path=None):
+        if point == "between-renames" and threading.current_thread().name == "first":
+            time.sleep(0.5)
+        real_fault(point, path)
+
+    monkeypatch.setattr(atomic, "_fault", slow_first)
+    words, tokens = tmp_path / "out.words.parquet", tmp_path / "out.parquet"
+
+    def writer(n: int, start: float) -> None:
+        time.sleep(start)
         atomic.write_parquets({words: pd.DataFrame({"w": [n] * n}), tokens: pd.DataFrame({"t": [n] * n})})
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in (1, 2, 3, 4)]
+    threads = [threading.Thread(target=writer, args=(1, 0.0), name="first"),
+               threading.Thread(target=writer, args=(2, 0.2), name="second")]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     w, t = pd.read_parquet(words)["w"], pd.read_parquet(tokens)["t"]
-    assert len(w) == len(t) and set(w) == set(t) == {len(w)}
+    assert w.tolist() == t.tolist() == [2, 2]  # the second writer waited, then wrote its whole pair
     assert temps(tmp_path) == []
 
 
