@@ -6,6 +6,7 @@ and examples in context (analysis/behaviorbox_select.py). Importing it does not 
 
 from __future__ import annotations
 
+from analysis import behaviorbox as B  # noqa: F401 - callers reach the maths as run.B
 from analysis.behaviorbox_select import (  # noqa: F401
     BehaviorBoxResult,
     BehaviorBoxSettings,

@@ -1,4 +1,4 @@
-"""One contextual vector per word of the word table, from a sentence-transformers encoder (issue 6).
+"""One contextual vector per word of the word table, from a sentence-transformers encoder.
 
 BehaviorBox needs an embedding of each word *in its context*. We run the
 encoder's transformer (default all-MiniLM-L6-v2, backend/models/embedded.py) over

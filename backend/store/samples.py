@@ -14,8 +14,6 @@ import json
 from pathlib import Path
 from typing import Callable
 
-import pandas as pd
-
 from backend.store.catalog import Catalog
 from backend.store.paths import cache_dir
 from backend.models.loading import LoadedModel

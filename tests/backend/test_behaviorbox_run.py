@@ -1,4 +1,4 @@
-"""backend/behaviorbox/run.py: the BehaviorBox pipeline on a scored pair, with the real encoder.
+"""BehaviorBox end to end on a scored pair (backend/behaviorbox/: train, store, describe, through run.py's names), with the real encoder.
 
 A synthetic pair result (deterministic) where model B is much worse only on
 the digits after a currency sign: the pipeline must find that context with B
