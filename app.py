@@ -10,6 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 from backend.policy import SettingsError, load_settings
+from backend.store.paths import sweep_cache
 from ui.router import routing
 from ui.sidebar import render_sidebar
 
@@ -39,6 +40,7 @@ pages = [
     if (ROOT / path).is_file()
 ]
 navigation = st.navigation(pages)
+sweep_cache()  # crashed writers' leftovers in the cache; once per server process
 render_sidebar()
 with routing():  # pages check they were reached through here (ui/router.py)
     navigation.run()

@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     import_run.add_argument("--name", default="")
     args = parser.parse_args(argv)
     try:
+        from backend.store.paths import sweep_cache
+
+        sweep_cache()  # crashed writers' temporaries, older than a few minutes
         if args.command == "import-run":
             return _import_run(args)
         if args.engine == "ray":
@@ -120,10 +123,12 @@ def _score(args) -> int:
         say(f"saved as run {run_id} (open it on the dashboard's Runs page)")
     where = ""
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        result.tokens.to_parquet(out, index=False)
+        from backend.store import atomic
+
         words_path = out.with_suffix(".words.parquet")
-        result.words.to_parquet(words_path, index=False)
+        atomic.sweep_leftovers(out.parent, recursive=False)
+        # Each complete or absent; the tokens file goes last, so once it is there its words are too.
+        atomic.write_parquets({words_path: result.words, out: result.tokens})
         where = f" -> {out}, {len(result.words)} words -> {words_path}"
     say(f"scored {len(texts)} text(s): {len(result.tokens)} token rows{where}{note}")
     return 0

@@ -9,7 +9,6 @@ says how to enable them; HTML, CSV and parquet never need it.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -99,6 +98,6 @@ def table_csv(table: pd.DataFrame) -> bytes:
 
 
 def table_parquet(table: pd.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    table.to_parquet(buffer, index=False)
-    return buffer.getvalue()
+    from backend.store.atomic import parquet_bytes
+
+    return parquet_bytes(table)

@@ -36,6 +36,9 @@ import pandas as pd
 import torch
 from torch import nn
 
+from analysis.behaviorbox_select import default_steps  # the one rule; BehaviorBox settings resolve with it too
+from backend.store import atomic
+
 Progress = Callable[[int, int, float], None]  # (steps done, total steps, loss)
 
 WEIGHTS_FILE = "sae.safetensors"
@@ -86,12 +89,6 @@ class SAEModel(nn.Module):
 
     def decode(self, acts: torch.Tensor) -> torch.Tensor:
         return acts @ self.W_dec + self.b_dec
-
-
-def default_steps(n: int, batch_size: int) -> int:
-    # At least 2000 steps (small corpora converge slowly per epoch, but the
-    # steps are cheap), at least 10 passes over large ones.
-    return max(2000, 10 * math.ceil(n / batch_size))
 
 
 def _device(device: str | None) -> str:
@@ -303,10 +300,10 @@ def save_sae(model: SAEModel, directory: str | Path) -> Path:
     from safetensors.torch import save_file
 
     path = Path(directory)
-    path.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(path / WEIGHTS_FILE))
-    (path / CONFIG_FILE).write_text(json.dumps(dataclasses.asdict(model.cfg), indent=2))
+    with atomic.temp_file(path / WEIGHTS_FILE) as tmp:
+        save_file(state, str(tmp))
+    atomic.write_json(path / CONFIG_FILE, dataclasses.asdict(model.cfg), indent=2)
     return path
 
 

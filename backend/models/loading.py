@@ -11,14 +11,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import os
-import shutil
 import threading
-import uuid
 from pathlib import Path
 from typing import Callable
 
 from backend.errors import ModelLoadError, first_line
+from backend.store import atomic
 from backend.store.paths import model_cache_dir
 from backend.models.specs import ModelSpec
 
@@ -200,22 +198,16 @@ def _gguf_to_safetensors(gguf: Path, progress: Progress | None) -> str:
     except Exception as error:  # gguf raises many kinds on a damaged file
         raise ModelLoadError(f"could not read GGUF file {gguf}: {first_line(error)[:300]}") from error
     _say(progress, f"Saving {gguf.name} as safetensors in {target.parent}")
-    # Write to a private folder, then rename: a crash leaves no half-written cache entry.
-    tmp = target.parent / f".tmp-{uuid.uuid4().hex}"
-    tmp.mkdir(parents=True)
     # The weights are plain float32 tensors now; drop the GGUF "quantizer" marker,
     # which would otherwise make save_pretrained refuse.
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    try:
+    # Whole or absent (a crash leaves no half-written cache entry); a concurrent
+    # conversion that finished first is kept.
+    with atomic.folder(target, replace=False) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
-        os.replace(tmp, target)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not (target / "config.json").is_file():
-            raise
     return str(target)
 
 

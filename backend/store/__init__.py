@@ -1,1 +1,1 @@
-"""Everything Duet keeps on disk: paths, runs, sample runs, the score cache, corpus outputs."""
+"""Everything Duet keeps on disk: paths, runs and sample runs (one catalog base), the score cache, corpus outputs, and the one atomic-write helper every file goes through."""

@@ -12,7 +12,7 @@ row order, with the extra text_hash column). Texts are keyed by content hash
 (backend.store.score_cache.text_hash): a part is done when its marker exists and its
 three files hold the rows the marker counts; anything else is a remnant of a
 crash and is deleted, so a rerun scores exactly the texts that are missing.
-Each file is written under a hidden temporary name and renamed, and the
+Each file is written whole or not at all (backend.store.atomic), and the
 marker goes last, so a crash at any point leaves at worst an unfinished part.
 
 text_id is the text's index in the current corpus. A rerun over a corpus that
@@ -23,16 +23,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import io
 import json
-import os
-import uuid
 from pathlib import Path
 
 import pandas as pd
 
 from analysis.schema import MODEL_COLUMN, SUMMARY_COLUMNS, TOKEN_COLUMNS, WORD_COLUMNS
 from backend.corpus.inputs import InputError
+from backend.store import atomic
 
 FORMAT = "duet-corpus/1"
 HASH_COLUMN = "text_hash"
@@ -73,9 +71,7 @@ def assign_text_ids(table: pd.DataFrame, ids_by_hash: dict[str, list[int]], tabl
 
 
 def to_parquet_bytes(table: pd.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    table.to_parquet(buffer, index=False)
-    return buffer.getvalue()
+    return atomic.parquet_bytes(table)
 
 
 class CorpusOutput:
@@ -128,21 +124,21 @@ class CorpusOutput:
 
     # --- writing ------------------------------------------------------------------
     def write_texts(self, texts: pd.DataFrame) -> None:
-        _atomic_write(self.folder / "texts.parquet", to_parquet_bytes(texts))
+        atomic.write_bytes(self.folder / "texts.parquet", to_parquet_bytes(texts))
 
     def write_part(self, key: str, ids_by_hash: dict[str, list[int]], blobs: dict[str, bytes], rows: dict[str, int]) -> None:
         for table in TABLES:
-            _atomic_write(self._path(table, key), blobs[table])
+            atomic.write_bytes(self._path(table, key), blobs[table])
         marker = {
             "hashes": list(ids_by_hash),
             "text_ids": [list(map(int, v)) for v in ids_by_hash.values()],
             "rows": {t: int(rows[t]) for t in TABLES},
         }
-        _atomic_write(self.folder / "done" / f"part-{key}.json", json.dumps(marker).encode())
+        atomic.write_bytes(self.folder / "done" / f"part-{key}.json", json.dumps(marker).encode())
 
     def write_meta(self, meta: dict) -> None:
         meta = {**meta, "updated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-        _atomic_write(self.folder / "meta.json", json.dumps(meta, indent=2).encode())
+        atomic.write_bytes(self.folder / "meta.json", json.dumps(meta, indent=2).encode())
 
     def read_meta(self) -> dict:
         path = self.folder / "meta.json"
@@ -237,9 +233,3 @@ def _row_count(path: Path) -> int:
     import pyarrow.parquet as pq
 
     return pq.ParquetFile(path).metadata.num_rows
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)

@@ -19,3 +19,17 @@ def model_cache_dir() -> Path:
     path = Path(override).expanduser() if override else cache_dir() / "models"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+_swept: set[Path] = set()
+
+
+def sweep_cache() -> None:
+    """Remove crashed writers' leftovers (backend.store.atomic.sweep_leftovers) from the cache and
+    the model cache, once per process per folder: the CLI and the app call it at start."""
+    from backend.store.atomic import sweep_leftovers
+
+    for folder in (cache_dir(), model_cache_dir()):
+        if folder not in _swept:
+            _swept.add(folder)
+            sweep_leftovers(folder)

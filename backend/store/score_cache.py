@@ -1,19 +1,18 @@
 """On-disk cache of per-text token tables, keyed by (model spec, scoring settings, text hash).
 
 A rerun, a browser refresh or a server restart finds them without touching a
-model. Each entry is one parquet file, written to a temporary name and renamed,
-so a crash never leaves a half-written entry.
+model. Each entry is one parquet file, written whole or not at all
+(backend.store.atomic), so a crash never leaves a half-written entry.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import uuid
 from pathlib import Path
 
 import pandas as pd
 
+from backend.store import atomic
 from backend.store.paths import cache_dir
 from backend.models.loading import LoadedModel
 from backend.scoring.score import SCORER_VERSION, Progress, ScoreSettings, score_texts
@@ -50,7 +49,7 @@ def cached_score_texts(
         fresh = score_texts(loaded, unique_missing, settings, progress)
         for j, text in enumerate(unique_missing):
             part = fresh[fresh["text_id"] == j].reset_index(drop=True)
-            _write(entry_path(spec_key, settings, text), part)
+            atomic.write_parquet(entry_path(spec_key, settings, text), part)
             for i in missing:
                 if texts[i] == text:
                     tables[i] = part
@@ -67,10 +66,3 @@ def _read(path: Path) -> pd.DataFrame | None:
         return pd.read_parquet(path)
     except Exception:  # a damaged entry is recomputed, not fatal
         return None
-
-
-def _write(path: Path, table: pd.DataFrame) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    table.to_parquet(tmp, index=False)
-    os.replace(tmp, path)

@@ -1,4 +1,4 @@
-"""backend/behaviorbox/run.py: the BehaviorBox pipeline on a scored pair, with the real encoder.
+"""BehaviorBox end to end on a scored pair (backend/behaviorbox/: train, store, describe, through run.py's names), with the real encoder.
 
 A synthetic pair result (deterministic) where model B is much worse only on
 the digits after a currency sign: the pipeline must find that context with B
@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 import torch
 
+from analysis import behaviorbox as B
 from analysis.words import split_words
 from backend.behaviorbox import run as R
 from backend.scoring.pair import PairResult
@@ -151,7 +152,7 @@ def test_sizes_scale_with_the_corpus_and_progress_covers_every_stage(planted):
     pair, bb, _, calls = planted
     n = int(np.isfinite(pair.words["logprob_a"]).sum())
     assert bb.n_words == n
-    assert (bb.settings.dict_size, bb.settings.k) == R.B.default_sae_size(n)
+    assert (bb.settings.dict_size, bb.settings.k) == B.default_sae_size(n)
     assert bb.settings.steps == 800 and len(bb.history["loss"]) == 800
     stages = [c[0] for c in calls]
     assert stages[0] == "embedding" and "training" in stages and stages[-1] == "features"
@@ -162,11 +163,10 @@ def test_sizes_scale_with_the_corpus_and_progress_covers_every_stage(planted):
     assert (pair.words.loc[ex["word_row"], "char_start"].to_numpy() == ex["char_start"].to_numpy()).all()
 
 
-def test_default_steps_match_the_sae_rule():
-    from backend.behaviorbox.sae import default_steps
+def test_default_steps_is_the_sae_rule():
+    from backend.behaviorbox import sae as S
 
-    for n in (2, 100, 5_000, 51_200, 100_000, 1_234_567):
-        assert R.default_steps(n) == default_steps(n, min(256, n))
+    assert S.default_steps is R.default_steps  # one copy (analysis/behaviorbox_select.py)
     s = R.resolve(R.BehaviorBoxSettings(dict_size=600), 10_000)
     assert s.dict_size == 600 and s.k == 10 and s.steps == R.default_steps(10_000)
 
@@ -211,7 +211,7 @@ def test_results_saved_before_the_context_check_load_unfiltered(planted, tmp_pat
     shutil.copytree(folder / R.SUBDIR, tmp_path / R.SUBDIR)
     new = R.load_behaviorbox(tmp_path)
     stats = pd.read_parquet(tmp_path / R.SUBDIR / "stats.parquet")
-    stats[R.B.STATS_COLUMNS].to_parquet(tmp_path / R.SUBDIR / "stats.parquet", index=False)
+    stats[B.STATS_COLUMNS].to_parquet(tmp_path / R.SUBDIR / "stats.parquet", index=False)
     meta = json.loads((tmp_path / R.SUBDIR / "result.json").read_text())
     del meta["settings"]["require_context"]
     (tmp_path / R.SUBDIR / "result.json").write_text(json.dumps(meta))
