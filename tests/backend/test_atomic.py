@@ -161,7 +161,7 @@ ATOMIC_BLOCKS = {"temp_file", "folder"}
 ALLOWED = {
     # Test-only fault injection: an O_EXCL marker that says "this worker already crashed once";
     # it must fail when the file exists, which a replace-into-place write cannot do.
-    ("backend/corpus/ray_engine.py", "_maybe_crash"),
+    ("backend/corpus/ray_engine.py", "_crash_once_for_tests"),
 }
 
 
