@@ -10,6 +10,7 @@ import streamlit as st
 
 from analysis import heatmap, metrics, plots
 from ui import downloads
+from ui.focus import focus_span, scroll_to_focus
 from ui.markdown import literal
 from ui.state import ShownResult, units
 from ui.tables import summary_display, text_choices
@@ -67,7 +68,9 @@ def render_result(shown: ShownResult, prefix: str) -> None:
         help="Tokens: each model's own tokenisation. Words: the same words for both, so the maps line up."
              + "".join(f" Per {lv} only: {', '.join(names)}." for lv, names in only.items() if names),
     )
-    maps = heatmap.pair_heatmaps(text, text_id, pair.tokens, pair.words, colouring, level, unit, labels, shown.same_vocab)
+    focus = focus_span(shown, text_id)
+    maps = heatmap.pair_heatmaps(text, text_id, pair.tokens, pair.words, colouring, level, unit, labels,
+                                 shown.same_vocab, focus=focus)
     st.html(heatmap.fragment(maps.legend))
     st.caption("Hover (or tab to) a piece for its probability, entropy, rank and the model's top alternatives.")
     exports_for_maps = []
@@ -88,6 +91,9 @@ def render_result(shown: ShownResult, prefix: str) -> None:
                     exports_for_maps.append((side, f"{side.upper()}: {label}", maps.maps[side]))
                 else:
                     _model_error(shown, side)
+    if focus is not None:
+        st.caption("The marked word is the example you opened.")
+        scroll_to_focus()
     if exports_for_maps:
         buttons = st.columns(len(exports_for_maps) + 1)
         for column, (side, title, body) in zip(buttons, exports_for_maps):
