@@ -76,8 +76,9 @@ if runs.empty:
     st.info("No runs yet. Score a text on the Token view and it appears here.")
 else:
     st.dataframe(runs_display(runs), hide_index=True, width="stretch",
-                 column_config={"name": st.column_config.TextColumn(width="medium"),
-                                "scored by": st.column_config.TextColumn(help="models that gave results in the run")})
+                 column_config={"name": st.column_config.TextColumn(width="medium", pinned=True),
+                                "scored by": st.column_config.TextColumn(help="models that gave results in the run",
+                                                                        pinned=True)})
     names = {i: f"{readable_time(c)} · {n}" for i, c, n in zip(runs["id"], runs["created"], runs["name"])}
     run_id = st.selectbox("Run", list(names), format_func=names.get, key="run_choice")
     c1, c2, _ = st.columns([1, 1, 4])

@@ -25,18 +25,21 @@ def display_table(wide: pd.DataFrame, metrics, labels, unit: str) -> tuple[pd.Da
     """The side-by-side table in display units, with readable headers and tooltips."""
     shown = wide.copy()
     shown["prompt_id"] = shown["prompt_id"] + 1  # prompt 1 is the first, as the selector counts (exports keep the ids)
-    config = {"prompt_id": st.column_config.NumberColumn("#", width="small"),
-              "prompt": st.column_config.TextColumn("Prompt", width="medium")}
+    # The prompt stays in view (pinned) while the metrics scroll past; headers say A and B, the
+    # model names are in each header's help, so a screen holds several metrics, not one.
+    config = {"prompt_id": st.column_config.NumberColumn("#", width="small", pinned=True),
+              "prompt": st.column_config.TextColumn("Prompt", width="medium", pinned=True)}
     for metric in metrics:
         info = gen.METRIC_INFO[metric]
         suffix = f" ({unit})" if info["unit"] == "nats" else ""
-        for side, name in (("a", f"A · {labels[0]}"), ("b", f"B · {labels[1]}"), ("diff", "A − B")):
+        for side, name, who in (("a", "A", labels[0]), ("b", "B", labels[1]), ("diff", "A − B", "A minus B")):
             column = f"{metric}_{side}"
             if info["unit"] == "nats":
                 shown[column] = to_display_units(shown[column].astype(float), unit)
             fmt = "%d" if metric == "n_clusters" and side != "diff" else "%.3f"
             config[column] = st.column_config.NumberColumn(
-                f"{info['label']}{suffix} · {name}", help=f"{info['help']}. Higher: {info['higher']}.", format=fmt)
+                f"{info['label']}{suffix} · {name}", help=f"{who}: {info['help']}. Higher: {info['higher']}.",
+                format=fmt)
     return shown, config
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis import heatmap, metrics, plots
+from analysis.summary import corpus_totals
 from ui import downloads
 from ui.focus import focus_span, scroll_to_focus
 from ui.markdown import literal
@@ -115,9 +116,12 @@ def render_result(shown: ShownResult, prefix: str) -> None:
         st.info(f"Only model {scored} scored: model {missing} failed (see above), so these numbers are "
                 f"{scored}'s alone and nothing compares the two (no words won, no A − B).",
                 icon=":material/info:")
+    totals = corpus_totals(texts, pair.tokens, pair.words) if len(texts) > 1 else None
     st.dataframe(
-        summary_display(pair.summary, texts, labels, unit), hide_index=True, width="stretch",
+        summary_display(pair.summary, texts, labels, unit, totals), hide_index=True, width="stretch",
         column_config={
+            "text": st.column_config.TextColumn(pinned=True),
+            "model": st.column_config.TextColumn(pinned=True),
             "perplexity": st.column_config.NumberColumn(format="%.2f"),
             "bits per byte": st.column_config.NumberColumn(format="%.3f", help="Comparable across tokenisers"),
             "top-1 (%)": st.column_config.NumberColumn(format="%.1f", help="Share of tokens the model ranked first"),
@@ -126,6 +130,8 @@ def render_result(shown: ShownResult, prefix: str) -> None:
         },
     )
     st.caption("Bits per byte compares models with different tokenisers fairly; per-token numbers do not."
+               + (f" The last rows pool all {len(texts)} texts: means over every token, bits over every byte, "
+                  "every word counted." if totals is not None else "")
                + (" Words won: words where that model gave the higher probability." if len(sides) == 2 else ""))
 
     text_words = pair.words[pair.words["text_id"] == text_id]
