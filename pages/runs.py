@@ -24,7 +24,7 @@ def _reload(run_id: str, title: str) -> None:
     try:
         shown = load_shown(run_id)
     except Exception as error:  # noqa: BLE001 - RunNotFound, a damaged file
-        st.session_state["_runs_message"] = ("error", f"Could not reload run {shown_title}: {user_message(error)}")
+        st.session_state["_runs_message"] = ("error", f"Could not reload run {shown_title}: {literal(user_message(error))}")
         return
     set_result(shown)
     st.session_state["_runs_shown"] = run_id
@@ -36,7 +36,7 @@ def _delete(run_id: str, title: str) -> None:
     try:
         RunStore().delete(run_id)
     except Exception as error:  # noqa: BLE001
-        st.session_state["_runs_message"] = ("error", f"Could not delete run {shown_title}: {user_message(error)}")
+        st.session_state["_runs_message"] = ("error", f"Could not delete run {shown_title}: {literal(user_message(error))}")
         return
     if st.session_state.get("_runs_shown") == run_id:
         st.session_state.pop("_runs_shown")
@@ -52,7 +52,7 @@ def _import_corpus(folder: str) -> None:
     try:
         run_id = import_corpus_run(folder.strip())
     except Exception as error:  # noqa: BLE001 - not a folder, incomplete, damaged
-        st.session_state["_runs_message"] = ("error", f"Could not open {literal(folder)}: {user_message(error)}")
+        st.session_state["_runs_message"] = ("error", f"Could not open {literal(folder)}: {literal(user_message(error))}")
         return
     runs = RunStore().list()
     row = runs[runs["id"] == run_id]

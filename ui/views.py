@@ -172,4 +172,4 @@ def render_result(shown: ShownResult, prefix: str) -> None:
         if has_same:
             downloads.table_buttons(shown.same_vocab, "duet-same-vocabulary", f"{prefix}_same")
     if "same_vocab" in shown.errors:
-        st.warning(f"Same-vocabulary comparison unavailable: {shown.errors['same_vocab']}")
+        st.warning(f"Same-vocabulary comparison unavailable: {literal(shown.errors['same_vocab'])}")
