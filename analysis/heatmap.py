@@ -45,7 +45,7 @@ CSS = """
   white-space:pre-wrap;word-break:break-word;padding:10px 12px;border:1px solid #dee2e6;border-radius:8px;
   background:#fff;color:#212529}
 .duet-heatmap.duet-scroll{max-height:560px;overflow-y:auto}
-.duet-cell{position:relative;border-radius:3px;padding:1px 0;cursor:default;outline:none;unicode-bidi:isolate}
+.duet-cell{position:relative;border-radius:3px;padding:1px 0;cursor:default;outline:none}
 /* A hidden character (bidi override, zero-width, BOM) drawn as its code point; the tooltip names it. */
 .duet-ctl{font-size:10px;border:1px dashed currentColor;border-radius:3px;padding:0 2px;margin:0 1px;opacity:.85}
 /* The word an example was about (a leaderboard or BehaviorBox link): marked, and scrolled to. */
@@ -295,10 +295,17 @@ def render(text: str, cells: list[Cell], scale: Scale, element_id: str = "", max
     """The text as HTML: coloured cells with tooltips, plain escaped text between them.
 
     Cells must be in text order and must not overlap. Past max_cells the rest of
-    the text is not drawn and a note says so. Each cell isolates its direction (dir="auto"):
-    right-to-left text reads right to left inside its cell and cannot reorder its neighbours.
-    Hidden characters (bidi overrides, zero-width, BOM) are drawn as their code points and named
-    in the tooltip; the cell keeps the offsets, so its scores are those of the real characters.
+    the text is not drawn and a note says so.
+
+    Direction: the map takes its direction from its text (dir="auto": Arabic first, right to left)
+    and the cells are plain spans, so the bidi algorithm orders them as it orders the text: an
+    Arabic word cut into two tokens reads as one word. (Isolating each cell, dir="auto" per cell,
+    made every cell a neutral in the line, so the halves of such a word, and the words of an Arabic
+    phrase in a Latin line, were laid left to right: unreadable.) What isolation would guard
+    against, a cell's bidi control reordering its neighbours ("admin\u202Egnp.exe" read as
+    "adminexe.png"), cannot happen: hidden characters (bidi controls, zero-width, BOM: Cf and Cc)
+    are drawn as their code points and named in the tooltip; the cell keeps the offsets, so its
+    scores are those of the real characters.
     focus: a (char_start, char_end) span to mark; its first cell gets the id <element_id>-focus.
     """
     out = []
@@ -325,7 +332,7 @@ def render(text: str, cells: list[Cell], scale: Scale, element_id: str = "", max
                 ident = f' id="{html.escape(element_id, quote=True)}-focus"'
             focused = True
         out.append(
-            f'<span class="{classes}"{ident} dir="auto" tabindex="0" style="background:{background};'
+            f'<span class="{classes}"{ident} tabindex="0" style="background:{background};'
             f'color:{text_colour(background)}" data-tip="{html.escape(tip, quote=True)}">{shown}</span>'
         )
         cursor = max(cursor, cell.end)
@@ -335,7 +342,7 @@ def render(text: str, cells: list[Cell], scale: Scale, element_id: str = "", max
     ident = f' id="{html.escape(element_id, quote=True)}"' if element_id else ""
     note = (f'<div class="duet-note">Showing the first {max_cells:,} of {len(cells):,} pieces; '
             "download the data for the rest.</div>") if cut else ""
-    return f'<div class="duet-heatmap{scroll}"{ident}>{"".join(out)}</div>{note}'
+    return f'<div class="duet-heatmap{scroll}"{ident} dir="auto">{"".join(out)}</div>{note}'
 
 
 def fragment(body: str) -> str:

@@ -267,14 +267,28 @@ def test_standalone_html_works_without_a_server():
 # --- direction, hidden characters, the focused word, tooltips at the edge ------------------------
 
 
-def test_every_cell_isolates_its_direction_so_arabic_reads_right_to_left():
+def test_the_map_takes_its_direction_from_its_text_and_cells_leave_the_order_to_the_bidi_algorithm():
+    """Arabic reads right to left across cells: the map is dir="auto" and no cell is an isolate of its own
+    (an isolated cell is a neutral in its line, so a word cut into two tokens would show its halves swapped)."""
     text = "قال الرجل hello"
-    tokens = token_table(text, [(0, 3), (3, 9), (9, 15)], [-1.0, -2.0, -3.0])
+    tokens = token_table(text, [(0, 2), (2, 3), (3, 9), (9, 15)], [-1.0, -2.0, -3.0, -4.0])
     body = heatmap.render(text, heatmap.token_cells(text, tokens, "surprisal", "nats", "A"),
                           heatmap.scale_for("surprisal", "nats"))
-    assert body.count('dir="auto"') == body.count('class="duet-cell"') == 3
+    assert body.startswith('<div class="duet-heatmap" dir="auto">')
+    assert body.count('dir="auto"') == 1 and body.count('class="duet-cell"') == 4
     assert "".join(read(body).text) == text
-    assert "unicode-bidi:isolate" in heatmap.CSS.split(".duet-cell{", 1)[1].split("}", 1)[0]
+    assert "unicode-bidi" not in heatmap.CSS.split(".duet-cell{", 1)[1].split("}", 1)[0]
+
+
+def test_every_bidi_control_is_drawn_as_a_mark():
+    """With no control left in the page, no cell can reorder its neighbours (the spoof isolation guarded against)."""
+    controls = "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+    text = "a" + controls + "b"
+    tokens = token_table(text, [(0, 1), (1, len(text) - 1), (len(text) - 1, len(text))], [-1.0, -2.0, -3.0])
+    body = heatmap.render(text, heatmap.token_cells(text, tokens, "surprisal", "nats", "A"),
+                          heatmap.scale_for("surprisal", "nats"))
+    assert not any(c in body for c in controls)
+    assert body.count('class="duet-ctl"') == len(controls)
 
 
 def test_hidden_characters_show_as_code_points_and_keep_the_real_scores():

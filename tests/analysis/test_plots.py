@@ -146,8 +146,8 @@ def _figures_with_legends(labels):
         "trace": plots.word_trace(words_table(), "surprisal", "nats", labels=labels),
         "distribution": plots.distribution(tokens, words_table(), "nats", "tokens", labels),
         "sweep": generation_plots.threshold_sweep_figure(sweep, 0.25, labels, "nats"),
-        "clusters": generation_plots.cluster_bars({"a": pd.DataFrame({"size": [2], "frequency": [1.0],
-                                                                     "probability": [0.5]})}, labels),
+        "clusters": generation_plots.cluster_bars({m: pd.DataFrame({"size": [2], "frequency": [1.0],
+                                                                   "probability": [0.5]}) for m in "ab"}, labels),
         "features": difference_plots.feature_overview(stats, [1, 2], False, "nats", *labels, top=5),
         "calibration": calibration_plots.reliability_figure(bins, pd.DataFrame(), dict(zip("ab", labels))),
     }
