@@ -297,15 +297,11 @@ def render(text: str, cells: list[Cell], scale: Scale, element_id: str = "", max
     Cells must be in text order and must not overlap. Past max_cells the rest of
     the text is not drawn and a note says so.
 
-    Direction: the map takes its direction from its text (dir="auto": Arabic first, right to left)
-    and the cells are plain spans, so the bidi algorithm orders them as it orders the text: an
-    Arabic word cut into two tokens reads as one word. (Isolating each cell, dir="auto" per cell,
-    made every cell a neutral in the line, so the halves of such a word, and the words of an Arabic
-    phrase in a Latin line, were laid left to right: unreadable.) What isolation would guard
-    against, a cell's bidi control reordering its neighbours ("admin\u202Egnp.exe" read as
-    "adminexe.png"), cannot happen: hidden characters (bidi controls, zero-width, BOM: Cf and Cc)
-    are drawn as their code points and named in the tooltip; the cell keeps the offsets, so its
-    scores are those of the real characters.
+    The map takes its direction from its text (dir="auto") and cells are plain spans, so Arabic cut
+    into several tokens reads as the text does (an isolate per cell is a neutral in its line: the
+    halves of a split word were laid left to right). No cell can reorder its neighbours: hidden
+    characters (bidi controls, zero-width, BOM) are drawn as code points, named in the tooltip,
+    and the cell keeps its offsets, so its scores are those of the real characters.
     focus: a (char_start, char_end) span to mark; its first cell gets the id <element_id>-focus.
     """
     out = []
