@@ -58,8 +58,7 @@ CSS = """
   border-radius:6px;background:#212529;color:#f8f9fa;font-size:12px;line-height:1.45;white-space:pre-wrap;
   font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;box-shadow:0 4px 14px rgba(0,0,0,.25);
   text-align:left;pointer-events:none;direction:ltr;unicode-bidi:isolate}
-/* Where anchor positioning exists, the tooltip hangs below its cell in the viewport's frame and flips
-   to the cell's right edge (or above it) rather than run off the screen; elsewhere it hangs as above. */
+/* With anchor positioning the tooltip flips to its cell's right edge (or above it) rather than leave the screen. */
 @supports (anchor-name:--a) and (position-try-fallbacks:flip-inline){
   .duet-cell{anchor-name:--duet-cell;anchor-scope:--duet-cell}
   .duet-cell[data-tip]:hover::after,.duet-cell[data-tip]:focus::after{position:fixed;position-anchor:--duet-cell;
