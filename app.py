@@ -11,6 +11,7 @@ import streamlit as st
 
 from backend.policy import SettingsError, load_settings
 from backend.store.paths import sweep_cache
+from ui.markdown import literal
 from ui.router import routing
 from ui.sidebar import render_sidebar
 
@@ -21,7 +22,7 @@ st.set_page_config(page_title="Duet · compare two language models", page_icon="
 try:
     load_settings()  # make run checks it before the server starts; this catches a later edit
 except SettingsError as error:
-    st.error(f"Duet cannot start: invalid operator settings. {error}")
+    st.error(f"Duet cannot start: invalid operator settings. {literal(error)}")
     st.stop()
 
 # (path, title, icon, url path); optional pages appear once their file exists in the checkout.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from analysis.plots import LEGEND_BELOW
+
 MODEL_COLOURS = {"a": "#1f77b4", "b": "#ff7f0e"}  # the models' colours in every Duet plot
 
 
@@ -26,7 +28,7 @@ def reliability_figure(bins: pd.DataFrame, summary: pd.DataFrame, labels: dict[s
     fig.update_layout(
         xaxis=dict(title="top-1 probability (mean in bin)", range=[0, 1]),
         yaxis=dict(title="share where the top-1 token came next", range=[0, 1]),
-        legend=dict(orientation="h", yanchor="top", y=-0.2, x=0),
+        legend=LEGEND_BELOW,
         margin=dict(l=60, r=20, t=30, b=90), height=420,
     )
     return fig

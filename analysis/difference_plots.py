@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analysis.differences import MIN_CI_WORDS
-from analysis.plots import COLOUR_A, COLOUR_B
+from analysis.plots import COLOUR_A, COLOUR_B, LEGEND_BELOW
 from analysis.schema import to_display_units
 
 COLOURS = {"a": COLOUR_A, "b": COLOUR_B}
@@ -87,7 +87,7 @@ def feature_overview(stats: pd.DataFrame, selected: Sequence[int], checked: bool
         ))
     fig.update_layout(title="Features: median Δ of their top words vs. consistency",
                       xaxis_title=f"median Δ ({unit}) · right: A better", yaxis_title="consistency", height=380,
-                      yaxis={"tickformat": ".0%"})
+                      yaxis={"tickformat": ".0%"}, legend=LEGEND_BELOW)
     return fig
 
 

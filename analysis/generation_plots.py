@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from analysis import metrics
+from analysis.plots import LEGEND_BELOW
 
 COLOUR_A = "#1f6feb"
 COLOUR_B = "#e8590c"
@@ -118,7 +119,7 @@ def threshold_sweep_figure(sweep: pd.DataFrame, threshold: float, labels: tuple[
     scope = "mean over prompts" if prompt_id is None else f"prompt {prompt_id + 1}"  # counted from 1 for the reader
     fig.update_layout(template=TEMPLATE, height=360, margin=dict(l=50, r=20, t=60, b=50),
                       title=dict(text=f"How the clusters change with the threshold ({scope})", font=dict(size=14)),
-                      legend=dict(orientation="h", y=-0.25))
+                      legend=LEGEND_BELOW)
     return fig
 
 
@@ -139,5 +140,5 @@ def cluster_bars(clusters: dict[str, pd.DataFrame], labels: tuple[str, str]) -> 
     fig.update_layout(template=TEMPLATE, barmode="group", height=300, margin=dict(l=50, r=20, t=40, b=40),
                       title=dict(text="Share of samples in each meaning cluster", font=dict(size=14)),
                       xaxis_title="cluster (largest first)", yaxis_title="share of samples", yaxis_range=[0, 1],
-                      legend=dict(orientation="h", y=-0.2))
+                      legend=LEGEND_BELOW)
     return fig

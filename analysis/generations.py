@@ -22,6 +22,7 @@ import pandas as pd
 from analysis.metrics import at_level
 from analysis.metrics import find as find_metric  # `metrics` is a parameter name here
 from analysis.diversity import DIVERSITY_METRICS, diversity_summary
+from analysis.resampling import cluster_mean
 from analysis.uncertainty import (
     DEFAULT_SWEEP_THRESHOLDS,
     UNCERTAINTY_METRICS,
@@ -172,12 +173,16 @@ def side_by_side(summary: pd.DataFrame, metrics: Sequence[str], prompts: Mapping
 
 
 def verdicts(summary: pd.DataFrame, metrics: Sequence[str], models: tuple[str, str] = ("a", "b")) -> pd.DataFrame:
-    """Which model is higher on each metric: means over prompts and a count of prompts won.
+    """Which model is higher on each metric: means over prompts, a count of prompts won, and an interval.
 
     Columns: metric, mean_a, mean_b, prompts_a_higher, prompts_b_higher,
     prompts_tied, n_prompts (prompts where both are defined), higher (what a
-    higher value means, from analysis/metrics.py). Means are over the prompts where
-    both models have a value, so they compare like with like.
+    higher value means, from analysis/metrics.py), mean_diff (mean of A − B per
+    prompt), ci_low, ci_high (its 95% interval, resampling prompts: each prompt is
+    its own cluster in resampling.cluster_mean; NaN with under 2 prompts). Means
+    are over the prompts where both models have a value, so they compare like with
+    like. The mean and the count can disagree (a few large differences against many
+    small ones): the page shows both and says which one its verdict reads.
     """
     a, b = models
     wide = side_by_side(summary, metrics, models=models)
@@ -187,6 +192,7 @@ def verdicts(summary: pd.DataFrame, metrics: Sequence[str], models: tuple[str, s
         both = ~(np.isnan(va) | np.isnan(vb))
         va, vb = va[both], vb[both]
         close = np.isclose(va, vb, rtol=1e-9, atol=1e-9)
+        diff = cluster_mean(va - vb, np.arange(len(va)))
         rows.append({
             "metric": metric,
             "mean_a": float(va.mean()) if both.any() else math.nan,
@@ -196,6 +202,9 @@ def verdicts(summary: pd.DataFrame, metrics: Sequence[str], models: tuple[str, s
             "prompts_tied": int(np.sum(close)),
             "n_prompts": int(both.sum()),
             "higher": m.higher if (m := find_metric(metric)) else "",
+            "mean_diff": diff.mean,
+            "ci_low": diff.ci_low,
+            "ci_high": diff.ci_high,
         })
     return pd.DataFrame(rows)
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import math
+import unicodedata
 from typing import Sequence
 
 import numpy as np
@@ -45,6 +46,10 @@ CSS = """
   background:#fff;color:#212529}
 .duet-heatmap.duet-scroll{max-height:560px;overflow-y:auto}
 .duet-cell{position:relative;border-radius:3px;padding:1px 0;cursor:default;outline:none}
+/* A hidden character (bidi override, zero-width, BOM) drawn as its code point; the tooltip names it. */
+.duet-ctl{font-size:10px;border:1px dashed currentColor;border-radius:3px;padding:0 2px;margin:0 1px;opacity:.85}
+/* The word an example was about (a leaderboard or BehaviorBox link): marked, and scrolled to. */
+.duet-focus{outline:3px solid #d63384;outline-offset:1px}
 .duet-cell:hover,.duet-cell:focus{box-shadow:0 0 0 2px #212529;z-index:5}
 .duet-nl{color:#adb5bd}
 /* The tooltip is the cell's data-tip text, drawn by CSS: one element per cell keeps big maps fast to draw. */
@@ -52,7 +57,14 @@ CSS = """
   left:0;top:100%;margin-top:4px;z-index:1000;min-width:240px;max-width:380px;width:max-content;padding:8px 10px;
   border-radius:6px;background:#212529;color:#f8f9fa;font-size:12px;line-height:1.45;white-space:pre-wrap;
   font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;box-shadow:0 4px 14px rgba(0,0,0,.25);
-  text-align:left;pointer-events:none}
+  text-align:left;pointer-events:none;direction:ltr;unicode-bidi:isolate}
+/* With anchor positioning the tooltip flips to its cell's right edge (or above it) rather than leave the screen. */
+@supports (anchor-name:--a) and (position-try-fallbacks:flip-inline){
+  .duet-cell{anchor-name:--duet-cell;anchor-scope:--duet-cell}
+  .duet-cell[data-tip]:hover::after,.duet-cell[data-tip]:focus::after{position:fixed;position-anchor:--duet-cell;
+    top:anchor(bottom);left:anchor(left);max-width:min(380px,calc(100vw - 16px));
+    position-try-fallbacks:flip-inline,flip-block,flip-block flip-inline}
+}
 .duet-legend{font-family:system-ui,sans-serif;font-size:12px;color:#495057;display:flex;flex-wrap:wrap;
   align-items:center;gap:6px 14px;margin:4px 0 8px}
 .duet-legend .duet-bar{display:inline-block;width:180px;height:12px;border-radius:3px;border:1px solid #ced4da;
@@ -96,11 +108,32 @@ class Cell:
     tooltip: str  # plain text, several lines; escaped (once) by render()
 
 
+def hidden(char: str) -> bool:
+    """A character a reader cannot see or that reorders what follows: format (Cf: bidi controls, zero-width,
+    BOM) and control (Cc) characters; line breaks and tabs are layout and stay as they are."""
+    return char not in "\n\t\r" and unicodedata.category(char) in ("Cf", "Cc")
+
+
+def code_point(char: str) -> str:
+    """U+202E RIGHT-TO-LEFT OVERRIDE: how a tooltip names a hidden character."""
+    return f"U+{ord(char):04X} {unicodedata.name(char, 'control character')}"
+
+
+def show_hidden(text: str) -> str:
+    """Plain text with each hidden character replaced by ⟨U+XXXX⟩ (for tooltips: attr() text is bidi-live too)."""
+    return "".join(f"⟨U+{ord(c):04X}⟩" if hidden(c) else c for c in text)
+
+
 def visible_piece(piece: str) -> str:
-    """A token piece with its whitespace and control characters made visible (plain text, not escaped)."""
-    shown = piece.replace(" ", "␣").replace("\n", "↵").replace("\t", "⇥").replace("\r", "␍")
-    # Other control characters would be invisible (or break the layout): show their code.
-    return "".join(f"\\x{ord(c):02x}" if ord(c) < 32 or 0x7F <= ord(c) < 0xA0 else c for c in shown)
+    """A token piece with its whitespace and hidden characters made visible (plain text, not escaped)."""
+    return show_hidden(piece.replace(" ", "␣").replace("\n", "↵").replace("\t", "⇥").replace("\r", "␍"))
+
+
+def _escaped_with_marks(piece: str) -> str:
+    """piece as escaped HTML, each hidden character drawn as a small boxed code point instead of itself."""
+    if not any(hidden(c) for c in piece):
+        return html.escape(piece)
+    return "".join(f'<span class="duet-ctl">U+{ord(c):04X}</span>' if hidden(c) else html.escape(c) for c in piece)
 
 
 def _num(value: float, digits: int = 3) -> str:
@@ -256,36 +289,55 @@ def word_cells(
 # --- rendering ---------------------------------------------------------------------------
 
 
-def render(text: str, cells: list[Cell], scale: Scale, element_id: str = "", max_cells: int = MAX_CELLS) -> str:
+def render(text: str, cells: list[Cell], scale: Scale, element_id: str = "", max_cells: int = MAX_CELLS,
+           focus: tuple[int, int] | None = None) -> str:
     """The text as HTML: coloured cells with tooltips, plain escaped text between them.
 
     Cells must be in text order and must not overlap. Past max_cells the rest of
     the text is not drawn and a note says so.
+
+    The map takes its direction from its text (dir="auto") and cells are plain spans, so Arabic cut
+    into several tokens reads as the text does (an isolate per cell is a neutral in its line: the
+    halves of a split word were laid left to right). No cell can reorder its neighbours: hidden
+    characters (bidi controls, zero-width, BOM) are drawn as code points, named in the tooltip,
+    and the cell keeps its offsets, so its scores are those of the real characters.
+    focus: a (char_start, char_end) span to mark; its first cell gets the id <element_id>-focus.
     """
     out = []
     cursor = 0
     cut = len(cells) > max_cells
+    focused = False
     for cell in cells[:max_cells]:
         if cell.start > cursor:
-            out.append(html.escape(text[cursor:cell.start]))
+            out.append(_escaped_with_marks(text[cursor:cell.start]))
         piece = text[cell.start:cell.end]
         background = scale.colour(cell.value)
-        shown = html.escape(piece)
+        shown = _escaped_with_marks(piece)
         if piece.strip() == "" and "\n" in piece:
             # A line break is a prediction too: give it something to colour and hover.
             shown = '<span class="duet-nl">↵</span>' + shown
+        tip = show_hidden(cell.tooltip)
+        marks = sorted({c for c in piece if hidden(c)})
+        if marks:
+            tip += "\n\nhidden characters here: " + ", ".join(code_point(c) for c in marks)
+        classes, ident = "duet-cell", ""
+        if focus is not None and cell.start < focus[1] and cell.end > focus[0]:
+            classes += " duet-focus"
+            if not focused and element_id:
+                ident = f' id="{html.escape(element_id, quote=True)}-focus"'
+            focused = True
         out.append(
-            f'<span class="duet-cell" tabindex="0" style="background:{background};color:{text_colour(background)}" '
-            f'data-tip="{html.escape(cell.tooltip, quote=True)}">{shown}</span>'
+            f'<span class="{classes}"{ident} tabindex="0" style="background:{background};'
+            f'color:{text_colour(background)}" data-tip="{html.escape(tip, quote=True)}">{shown}</span>'
         )
         cursor = max(cursor, cell.end)
     if not cut and cursor < len(text):
-        out.append(html.escape(text[cursor:]))
+        out.append(_escaped_with_marks(text[cursor:]))
     scroll = " duet-scroll" if len(text) > 4000 else ""
     ident = f' id="{html.escape(element_id, quote=True)}"' if element_id else ""
     note = (f'<div class="duet-note">Showing the first {max_cells:,} of {len(cells):,} pieces; '
             "download the data for the rest.</div>") if cut else ""
-    return f'<div class="duet-heatmap{scroll}"{ident}>{"".join(out)}</div>{note}'
+    return f'<div class="duet-heatmap{scroll}"{ident} dir="auto">{"".join(out)}</div>{note}'
 
 
 def fragment(body: str) -> str:
@@ -353,6 +405,7 @@ def pair_heatmaps(
     units: str,
     labels: tuple[str, str],
     same_vocab: pd.DataFrame | None = None,
+    focus: tuple[int, int] | None = None,
 ) -> PairMaps:
     """Heatmaps of one text for both models on one shared scale.
 
@@ -360,6 +413,7 @@ def pair_heatmaps(
     level "tokens" draws each model's own tokens; "words" the shared words; a
     colouring with one level (A − B per word, rank per token) is drawn at it
     whatever was asked (drawn_level). A pair colouring per word is one map.
+    focus: a (char_start, char_end) span of this text to mark in every map (render's focus).
     """
     pair = metrics.get(colouring).pair
     level = drawn_level(colouring, level)
@@ -368,7 +422,7 @@ def pair_heatmaps(
     if level == "words" and pair:
         scale = scale_for(colouring, units, metrics.compute(text_words, [colouring])[colouring].to_numpy())
         cells = word_cells(text, text_words, colouring, units, None, labels)
-        body = render(text, cells, scale, f"duet-map-{colouring}-{text_id}")
+        body = render(text, cells, scale, f"duet-map-{colouring}-{text_id}", focus=focus)
         return PairMaps({colouring: body}, legend_html(scale), scale)
     per_model = {m: text_tokens[text_tokens["model"] == m] for m in ("a", "b")}
     if level == "words":
@@ -378,7 +432,7 @@ def pair_heatmaps(
         for m in ("a", "b"):
             if len(per_model[m]):
                 cells = word_cells(text, text_words, colouring, units, m, labels)
-                maps[m] = render(text, cells, scale, f"duet-map-{m}-{text_id}")
+                maps[m] = render(text, cells, scale, f"duet-map-{m}-{text_id}", focus=focus)
         return PairMaps(maps, legend_html(scale), scale)
     sv = None
     if same_vocab is not None and len(same_vocab):
@@ -392,5 +446,5 @@ def pair_heatmaps(
     for i, m in enumerate(("a", "b")):
         if len(per_model[m]):
             cells = token_cells(text, per_model[m], colouring, units, labels[i], sv)
-            maps[m] = render(text, cells, scale, f"duet-map-{m}-{text_id}")
+            maps[m] = render(text, cells, scale, f"duet-map-{m}-{text_id}", focus=focus)
     return PairMaps(maps, legend_html(scale), scale)

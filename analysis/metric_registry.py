@@ -54,7 +54,7 @@ class Metric:
     palette: str | None = None  # heatmap palette name; None: not offered as a colouring
     title: str = ""  # legend phrase without the unit; "" means the label in lower case
     ends: tuple[str, str] | None = None  # a signed metric, coloured centred on 0: what the low and high ends mean
-    signs: tuple[str, str] | None = None  # traces: what A − B above and below 0 means
+    signs: tuple[str, str] | None = None  # traces: what the difference above and below 0 means (above: A better)
     pair: bool = False  # one value for both models (A − B, KL between them), not one per model
     join: str = "first"  # stored token metrics: how the tokens of one visible piece combine
     per_piece: bool = False  # a cost of the piece: the unit reads "nats per token" / "per word"
@@ -222,6 +222,33 @@ class Registry:
         unit = self.unit_text(name, units)
         per_text = f" per {per}" if per and m.per_piece else ""
         return f"{name.replace('_', ' ')} ({unit}{per_text})" if unit else name.replace("_", " ")
+
+    # --- A against B: one sign everywhere, positive where A did better (the word table's Δ) -------------
+
+    def a_better(self, name: str, a, b):
+        """The difference a trace draws, positive where A did better, as Δ = logprob A − B is.
+
+        Lower is better (surprisal): B − A, which per word is Δ itself. Higher is better: A − B.
+        No better side (entropy, typicality): A − B, and the axis says "A higher" instead.
+        """
+        return b - a if self.get(name).higher_is_better is False else a - b
+
+    def difference_title(self, name: str, units: str) -> str:
+        """The difference axis with its order, unit and which way is up: "B − A (nats) · ↑ A better"."""
+        m = self.get(name)
+        unit = self.unit_text(name, units)
+        order = "B − A" if m.higher_is_better is False else "A − B"
+        up = "A higher" if m.higher_is_better is None else "A better"
+        return f"{order} ({unit}) · ↑ {up}" if unit else f"{order} · ↑ {up}"
+
+    def signs(self, name: str) -> tuple[str, str]:
+        """What the difference above and below zero means, from the declaration (above: A better or higher)."""
+        m = self.get(name)
+        if m.signs:
+            return m.signs
+        if m.higher_is_better is not None:
+            return "↑ above 0: A did better", "↓ below 0: B did better"
+        return (f"↑ above 0: A {m.higher}", f"↓ below 0: B {m.higher}") if m.higher else ("↑ A higher", "↓ B higher")
 
     def colourings(self) -> list[Metric]:
         """Metrics a heatmap can be coloured by (they have a palette), in declaration order."""

@@ -18,7 +18,7 @@ from analysis.metric_registry import LEVELS, Metric, Registry, UnknownMetric
 
 __all__ = ["LEVELS", "Metric", "UnknownMetric", "REGISTRY", "metric", "stored", "get", "find", "declared", "at_level",
            "order", "roots", "tables", "levels", "compute", "per_side", "display", "unit_text", "title",
-           "axis_title", "colourings", "traces"]
+           "axis_title", "colourings", "traces", "a_better", "difference_title", "signs"]
 
 REGISTRY = Registry()
 metric = REGISTRY.metric
@@ -39,6 +39,9 @@ title = REGISTRY.title
 axis_title = REGISTRY.axis_title
 colourings = REGISTRY.colourings
 traces = REGISTRY.traces
+a_better = REGISTRY.a_better
+difference_title = REGISTRY.difference_title
+signs = REGISTRY.signs
 
 
 # --- per token, one value per model (the token table; per word from the word table) --------------
@@ -51,7 +54,7 @@ stored("logprob", table="tokens", unit="nats", level="token", higher_is_better=T
 @metric("surprisal", requires=("logprob",), unit="nats", level="token", higher_is_better=False,
         label="Surprisal", help="How unexpected each piece was: −ln p of the actual piece given everything before it.",
         higher="more surprised", palette="surprisal", per_piece=True,
-        signs=("↑ above 0: B predicted the word better", "↓ below 0: A predicted the word better"))
+        signs=("↑ above 0: A predicted the word better", "↓ below 0: B predicted the word better"))
 def surprisal(logprob):
     return -logprob
 

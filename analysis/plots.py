@@ -20,6 +20,10 @@ COLOUR_A = "#1f6feb"
 COLOUR_B = "#e8590c"
 COLOUR_DIFF = "#495057"
 TEMPLATE = "plotly_white"
+# Legends sit at the bottom of the figure, under the x-axis title: above the plot, long model names
+# wrapped onto the title. In the container's frame plotly grows the bottom margin to fit them
+# (the plot shrinks), so they never cover the title, the axis or each other, in the app and in exports.
+LEGEND_BELOW = dict(orientation="h", yref="container", yanchor="bottom", y=0, x=0, xanchor="left")
 
 
 def rolling(values: np.ndarray, window: int) -> np.ndarray:
@@ -33,14 +37,6 @@ def _hover_words(words: pd.Series) -> list[str]:
     return [html.escape(str(w).replace("\n", "↵")) for w in words]
 
 
-def _signs(metric: str) -> tuple[str, str]:
-    """What A − B above and below zero means, from the metric's declaration."""
-    m = metrics.get(metric)
-    if m.signs:
-        return m.signs
-    return (f"↑ above 0: A {m.higher}", f"↓ below 0: B {m.higher}") if m.higher else ("↑ A higher", "↓ B higher")
-
-
 def word_trace(
     words: pd.DataFrame,
     metric: str,
@@ -51,10 +47,12 @@ def word_trace(
     sides: tuple[str, ...] = ("a", "b"),
 ) -> go.Figure:
     """A per-model metric (metrics.traces(): surprisal, entropy, ...) along one text's words for A and B (top)
-    and A − B (bottom).
+    and their difference (bottom).
 
     words: the word table rows of one text; each side's value per word is computed from its own
-    columns (metrics.per_side). The difference is A − B of the same metric: below zero, A's value is lower.
+    columns (metrics.per_side). The difference is positive where A did better, as everywhere in Duet
+    (metrics.a_better: for surprisal B − A, which is the word table's Δ); a metric with no better side
+    (entropy) draws A − B, and its axis says "↑ A higher".
     sides: the models that have results. With one (the other failed), only its line is drawn:
     no empty legend entry for the other, and no A − B panel, which would be empty.
     """
@@ -71,7 +69,7 @@ def word_trace(
     a, b = (metrics.display(metric, metrics.compute(metrics.per_side(words, s), [metric])[metric].to_numpy(float), units)
             for s in ("a", "b"))
     unit = metrics.unit_text(metric, units)
-    diff = a - b
+    diff = metrics.a_better(metric, a, b)
     both = len(sides) == 2
     if both:
         fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06)
@@ -81,7 +79,8 @@ def word_trace(
     per_side = {"a": (a, labels[0], COLOUR_A, 1), "b": (b, labels[1], COLOUR_B, 1)}
     lines = [per_side[s] for s in sides]
     if both:
-        lines.append((diff, f"{labels[0]} − {labels[1]}", COLOUR_DIFF, 2))
+        better = metrics.get(metric).higher_is_better is not None
+        lines.append((diff, f"advantage of {labels[0]}" if better else f"{labels[0]} − {labels[1]}", COLOUR_DIFF, 2))
     for values, name, colour, row in lines:
         fig.add_trace(
             go.Scatter(
@@ -93,9 +92,8 @@ def word_trace(
         )
     if both:
         fig.add_hline(y=0, line=dict(color="#adb5bd", width=1), row=2, col=1)
-        # Elsewhere (heatmap, Differences) "A − B" is of log-probabilities, positive where A did better;
-        # here it is of the traced metric (surprisal: positive where B did better): say which way is which.
-        for y, anchor, text in zip((1, 0), ("top", "bottom"), _signs(metric)):
+        # Positive is A better here as in the heatmap and on Differences; the notes say it on the panel.
+        for y, anchor, text in zip((1, 0), ("top", "bottom"), metrics.signs(metric)):
             fig.add_annotation(xref="x2 domain", yref="y2 domain", x=1, y=y, xanchor="right", yanchor=anchor,
                                text=text, showarrow=False, font=dict(size=11, color="#6c757d"),
                                bgcolor="rgba(255,255,255,0.8)")  # readable over the line it may cross
@@ -104,13 +102,13 @@ def word_trace(
         template=TEMPLATE,
         title=title or f"{m.label} along the text{smooth}{only}",
         height=420, margin=dict(l=60, r=20, t=60, b=40),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        legend=LEGEND_BELOW,
         showlegend=True,  # plotly hides a legend of one line: it should still name the model that scored
         hovermode="closest",
     )
     fig.update_yaxes(title_text=metrics.axis_title(metric, units), row=1, col=1)
     if both:
-        fig.update_yaxes(title_text=f"A − B ({unit})", row=2, col=1)
+        fig.update_yaxes(title_text=metrics.difference_title(metric, units), row=2, col=1)
     fig.update_xaxes(title_text="word", row=2 if both else 1, col=1)
     return fig
 
@@ -148,7 +146,7 @@ def distribution(
     fig.update_layout(
         template=TEMPLATE, barmode="overlay", height=360,
         title=f"{metrics.get(metric).label} per {per}", margin=dict(l=60, r=20, t=60, b=40),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        legend=LEGEND_BELOW,
         xaxis_title=metrics.axis_title(metric, units, per), yaxis_title=f"density (1/{unit})",
     )
     return fig
@@ -182,7 +180,7 @@ def same_vocab_trace(same_vocab: pd.DataFrame, tokens_a: pd.DataFrame, units: st
     )
     fig.update_layout(
         template=TEMPLATE, height=420, title="Same vocabulary: how far apart the next-token distributions are",
-        margin=dict(l=60, r=20, t=60, b=40), legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        margin=dict(l=60, r=20, t=60, b=40), legend=LEGEND_BELOW,
     )
     fig.update_yaxes(title_text=f"divergence ({units})", row=1, col=1)
     fig.update_yaxes(title_text="overlap (share)", range=[0, 1.05], row=2, col=1)

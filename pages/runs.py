@@ -24,7 +24,7 @@ def _reload(run_id: str, title: str) -> None:
     try:
         shown = load_shown(run_id)
     except Exception as error:  # noqa: BLE001 - RunNotFound, a damaged file
-        st.session_state["_runs_message"] = ("error", f"Could not reload run {shown_title}: {user_message(error)}")
+        st.session_state["_runs_message"] = ("error", f"Could not reload run {shown_title}: {literal(user_message(error))}")
         return
     set_result(shown)
     st.session_state["_runs_shown"] = run_id
@@ -36,7 +36,7 @@ def _delete(run_id: str, title: str) -> None:
     try:
         RunStore().delete(run_id)
     except Exception as error:  # noqa: BLE001
-        st.session_state["_runs_message"] = ("error", f"Could not delete run {shown_title}: {user_message(error)}")
+        st.session_state["_runs_message"] = ("error", f"Could not delete run {shown_title}: {literal(user_message(error))}")
         return
     if st.session_state.get("_runs_shown") == run_id:
         st.session_state.pop("_runs_shown")
@@ -52,7 +52,7 @@ def _import_corpus(folder: str) -> None:
     try:
         run_id = import_corpus_run(folder.strip())
     except Exception as error:  # noqa: BLE001 - not a folder, incomplete, damaged
-        st.session_state["_runs_message"] = ("error", f"Could not open {literal(folder)}: {user_message(error)}")
+        st.session_state["_runs_message"] = ("error", f"Could not open {literal(folder)}: {literal(user_message(error))}")
         return
     runs = RunStore().list()
     row = runs[runs["id"] == run_id]
@@ -76,8 +76,9 @@ if runs.empty:
     st.info("No runs yet. Score a text on the Token view and it appears here.")
 else:
     st.dataframe(runs_display(runs), hide_index=True, width="stretch",
-                 column_config={"name": st.column_config.TextColumn(width="medium"),
-                                "scored by": st.column_config.TextColumn(help="models that gave results in the run")})
+                 column_config={"name": st.column_config.TextColumn(width="medium", pinned=True),
+                                "scored by": st.column_config.TextColumn(help="models that gave results in the run",
+                                                                        pinned=True)})
     names = {i: f"{readable_time(c)} · {n}" for i, c, n in zip(runs["id"], runs["created"], runs["name"])}
     run_id = st.selectbox("Run", list(names), format_func=names.get, key="run_choice")
     c1, c2, _ = st.columns([1, 1, 4])

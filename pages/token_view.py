@@ -3,21 +3,17 @@
 import streamlit as st
 
 from ui.inputs import input_texts
-from ui.markdown import literal
 from ui.scoring import run_scoring
-from ui.state import current_result, current_specs
+from ui.state import current_result
+from ui.token_view_header import models_caption, offer_last_run
 from ui.views import render_result
 from ui.router import use_router
 
 use_router()  # before drawing anything: see ui/router.py
 
 st.header("Duet · token view", anchor=False)
-try:
-    spec_a, spec_b = current_specs()
-    st.caption(f"Two language models read the same text. **A** = {literal(spec_a.label)}, **B** = {literal(spec_b.label)} "
-               "(change them in the sidebar). Each piece is coloured by how surprised the model was.")
-except Exception:  # noqa: BLE001 - the sidebar shows what is wrong with the spec
-    st.caption("Two language models read the same text; pick them in the sidebar.")
+# A slot filled at the end: Score (below) may replace the result whose models it names.
+caption = st.empty()
 
 texts, input_errors = input_texts()
 with st.container(horizontal=True, vertical_alignment="center"):
@@ -39,8 +35,10 @@ if score:
             run_scoring(texts, top_k=int(top_k), window=int(window) or None)
 
 shown = current_result()
+caption.caption(models_caption(shown))
 if shown is None:
     st.info("Pick two models in the sidebar, type a text or load a sample, and press **Score**.")
+    offer_last_run()
 else:
     st.divider()
     render_result(shown, "tv")

@@ -48,7 +48,7 @@ if result is None:
 st.divider()
 unit = units()
 for side, line in result.errors.items():
-    st.warning(f"Model {side.upper()} has no samples: {line}")
+    st.warning(f"Model {side.upper()} has no samples: {literal(line)}")
 clusters = clustered(result, clustering)
 if clusters is None:
     st.stop()

@@ -9,6 +9,7 @@ import streamlit as st
 from analysis import behaviorbox as B
 from backend.behaviorbox import run as R
 from backend.errors import user_message
+from ui.markdown import literal
 from ui.state import ShownResult
 
 FEW_WORDS = 1000  # below this, BehaviorBox rarely finds a feature that passes the selection (see the info)
@@ -27,7 +28,7 @@ def _saved(shown: ShownResult, run_key: str, results: dict) -> Path | None:
         try:
             saved = R.load_behaviorbox(folder)
         except Exception as error:  # noqa: BLE001
-            st.warning(f"The saved BehaviorBox result of this run could not be read: {user_message(error)}")
+            st.warning(f"The saved BehaviorBox result of this run could not be read: {literal(user_message(error))}")
             saved = None
         if saved is not None:
             results[run_key] = saved
@@ -84,7 +85,7 @@ def _train(shown: ShownResult, settings: R.BehaviorBoxSettings, folder: Path | N
         st.session_state.pop("_diff_sel", None)
     except Exception as error:  # noqa: BLE001 - shown, and earlier results stay
         bar.empty()
-        st.error(f"BehaviorBox training failed: {user_message(error)}"
+        st.error(f"BehaviorBox training failed: {literal(user_message(error))}"
                  + (" The earlier result below is kept." if run_key in results else ""))
 
 

@@ -51,7 +51,7 @@ def _describe(bb: R.BehaviorBoxResult, feat: int, examples: pd.DataFrame, spec_s
         st.session_state.pop("_diff_sel", None)
         st.rerun()
     except Exception as error:  # noqa: BLE001
-        st.error(f"No model-written description: {user_message(error)}")
+        st.error(f"No model-written description: {literal(user_message(error))}")
 
 
 def _card(bb: R.BehaviorBoxResult, f: pd.Series, ex: pd.DataFrame, shown: ShownResult, unit: str, cut: float,

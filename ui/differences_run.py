@@ -25,7 +25,7 @@ def _choices() -> dict[str, str]:
     try:
         runs = RunStore().list()
     except Exception as error:  # noqa: BLE001 - the run store is optional here
-        st.warning(f"Saved runs unavailable: {user_message(error)}")
+        st.warning(f"Saved runs unavailable: {literal(user_message(error))}")
         return choices
     for run_id, created, name in zip(runs["id"], runs["created"], runs["name"]):
         if shown is not None and shown.run_id == run_id:
@@ -41,7 +41,7 @@ def _kept(run_id: str) -> ShownResult | None:
         try:
             shown = load_shown(run_id)
         except Exception as error:  # noqa: BLE001 - RunNotFound, a damaged file
-            st.error(f"Could not load run {run_id}: {user_message(error)}")
+            st.error(f"Could not load run {literal(run_id)}: {literal(user_message(error))}")
             return None
         loaded.clear()  # one saved run in memory at a time: corpora can be large
         loaded[run_id] = shown
@@ -79,7 +79,7 @@ def introduce(shown: ShownResult, unit: str) -> int:
     words = shown.pair.words
     for side in ("a", "b"):
         if side in shown.errors:
-            st.error(f"Model {side.upper()} has no results in this run: {shown.errors[side]}")
+            st.error(f"Model {side.upper()} has no results in this run: {literal(shown.errors[side])}")
     n_compared = int(np.isfinite(words["delta"].to_numpy(float)).sum()) if len(words) else 0
     n_texts = len(shown.pair.texts)
     st.markdown(f"**A** = {literal(label_a)} · **B** = {literal(label_b)} · "

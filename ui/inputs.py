@@ -96,10 +96,10 @@ def _uploaded() -> tuple[list[str], list[str]]:
                 if columns:
                     # No guessing: without a "text" column the user says which column holds the texts.
                     default = columns.index("text") if "text" in columns else None
-                    column = st.selectbox(f"Text column of {file.name}", columns, index=default,
+                    column = st.selectbox(f"Text column of {literal(file.name)}", columns, index=default,
                                           placeholder="pick the column that holds the texts", key=f"column_{i}_{file.name}")
             else:
-                split = st.radio(f"Split {file.name} into", SPLITS, format_func=SPLIT_NAMES.get, horizontal=True,
+                split = st.radio(f"Split {literal(file.name)} into", SPLITS, format_func=SPLIT_NAMES.get, horizontal=True,
                                  key=f"split_{i}_{file.name}")
             found = texts_from_upload(upload, split, column, upload_limit_mb())
             texts.extend(found)
@@ -108,7 +108,7 @@ def _uploaded() -> tuple[list[str], list[str]]:
         except Exception as error:  # noqa: BLE001 - InputError and parser errors, one line each
             errors.append(user_message(error) if isinstance(error, InputError) else f"{file.name}: {user_message(error)}")
     for line in errors:
-        st.error(line)
+        st.error(literal(line))  # the line names the file: its name is user text, shown as typed
     return texts, errors
 
 

@@ -15,6 +15,7 @@ from analysis import generations as gen
 from analysis.uncertainty_result import UncertaintyResult
 from backend.corpus.inputs import InputError
 from backend.errors import user_message
+from ui.markdown import literal
 from ui.state import current_specs
 
 NAMES = {"a": "A", "b": "B"}
@@ -42,18 +43,18 @@ def _sample_both(specs: dict, prompts: list[str], settings, status, bar) -> tupl
                               f"({_index * total + done:.1f} of {2 * total} prompt × model)")
 
         def load(_spec=spec, _side=side):
-            st.write(f"Loading model {NAMES[_side]}: {_spec.label}…")
+            st.write(f"Loading model {NAMES[_side]}: {literal(_spec.label)}…")
             return resident.get_model(_spec)
 
         try:
-            with st.spinner(f"Model {NAMES[side]}: {spec.label}", show_time=True):
+            with st.spinner(f"Model {NAMES[side]}: {literal(spec.label)}", show_time=True):
                 results[side], from_store[side] = cached_sample_prompts(
                     spec, load, prompts, settings, model=side, progress=progress)
-            st.write(f"Model {NAMES[side]} ({spec.label}): "
+            st.write(f"Model {NAMES[side]} ({literal(spec.label)}): "
                      + ("found in the sample store" if from_store[side] else "sampled"))
         except Exception as error:  # noqa: BLE001 - ModelLoadError, InputError, anything: one line
             errors[side] = f"{spec.label}: {user_message(error)}"
-            st.error(f"Model {NAMES[side]}: {errors[side]}")
+            st.error(f"Model {NAMES[side]}: {literal(errors[side])}")
     return results, errors, from_store
 
 
@@ -66,7 +67,7 @@ def _embed(samples: pd.DataFrame):
             return resident.get_sentence_encoder().embed(gen.answer_texts(samples))
     except Exception as error:  # noqa: BLE001 - clustering by embeddings is then unavailable
         st.error(f"The sentence encoder failed, so embedding clusters and embedding diversity are unavailable: "
-                 f"{user_message(error)}")
+                 f"{literal(user_message(error))}")
         return None
 
 
@@ -78,7 +79,7 @@ def run_sampling(prompts: list[str], raw_settings: dict) -> UncertaintyResult | 
     try:
         specs = dict(zip("ab", current_specs()))
     except Exception as error:  # noqa: BLE001 - a bad spec string in the session
-        st.error(f"Model choice is not valid: {user_message(error)}")
+        st.error(f"Model choice is not valid: {literal(user_message(error))}")
         return None
     started = time.perf_counter()
     with st.status("Sampling…", expanded=True) as status:
@@ -92,7 +93,7 @@ def run_sampling(prompts: list[str], raw_settings: dict) -> UncertaintyResult | 
             settings = SampleSettings(**raw_settings)
         except InputError as error:
             status.update(label="Settings are not valid", state="error")
-            st.error(f"Sampling settings: {error}")
+            st.error(f"Sampling settings: {literal(error)}")
             return None
         bar = st.progress(0.0, text="Sampling…")
         results, errors, from_store = _sample_both(specs, prompts, settings, status, bar)

@@ -48,6 +48,8 @@ def _seed(side: str, spec_text: str) -> None:
 def _source_changed(side: str) -> None:
     # A start token belongs to one vocabulary: picking another model resets it to that model's own.
     st.session_state[f"_bos_{side}"] = RECOMMENDED_BOS.get(st.session_state[f"_source_{side}"], "auto")
+    # A variant (int8, pruned) was a choice about the model picked before: a new pick starts as is.
+    st.session_state[f"_variant_{side}"] = "none"
 
 
 def _picker(side: str) -> str | None:

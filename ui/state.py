@@ -89,4 +89,7 @@ def current_result() -> ShownResult | None:
 
 
 def set_result(result: ShownResult) -> None:
+    # A word marked in the old result (ui/focus.py) means nothing in another one.
+    if st.session_state.get("result") is not result:
+        st.session_state.pop("focus", None)
     st.session_state["result"] = result

@@ -8,32 +8,40 @@ from urllib.parse import unquote
 import pandas as pd
 
 from analysis.schema import to_display_units
+from backend.models.specs import ModelSpec
 
 
-def summary_display(summary: pd.DataFrame, texts: list[str], labels: tuple[str, str], units: str) -> pd.DataFrame:
+def summary_display(summary: pd.DataFrame, texts: list[str], labels: tuple[str, str], units: str,
+                    totals: pd.DataFrame | None = None) -> pd.DataFrame:
     """The per text and model summary (schema.SUMMARY_COLUMNS) with display units and readable headers.
 
-    "words won" compares the two models; with one model in the summary (the other failed) there is no
-    comparison, so the column is left out rather than showing "0 of 0".
+    Key columns first (text, model, words won, bits per byte), so a narrow screen shows who won
+    without scrolling; the page pins the first two. totals (analysis.summary.corpus_totals, text_id
+    -1) are appended as "all N texts" rows. "words won" compares the two models; with one model in
+    the summary (the other failed) there is no comparison, so the column is left out rather than
+    showing "0 of 0".
     """
     frame = summary.sort_values(["text_id", "model"]).reset_index(drop=True)
+    if totals is not None and len(totals):
+        frame = pd.concat([frame, totals.sort_values("model")], ignore_index=True)
     compared = frame["model"].nunique() >= 2
     names = {"a": f"A · {labels[0]}", "b": f"B · {labels[1]}"}
     snippet = {i: " ".join(t.split())[:24] + ("…" if len(" ".join(t.split())) > 24 else "") for i, t in enumerate(texts)}
+    snippet[-1] = f"all {len(texts)} texts"
     table = pd.DataFrame(
         {
-            "text": [f"{i + 1}: {snippet.get(i, '')}" for i in frame["text_id"]],
+            "text": [f"{i + 1}: {snippet.get(i, '')}" if i >= 0 else snippet[-1] for i in frame["text_id"]],
             "model": [names.get(m, m) for m in frame["model"]],
-            "tokens": frame["n_tokens"].astype("int64"),
+            # No word scored by both (e.g. a one-word text with no start token): nothing won or lost.
+            "words won": [f"{w} of {n}" if n else "–" for w, n in zip(frame["words_won"], frame["n_words"])],
+            "bits per byte": frame["bits_per_byte"],
             f"surprisal ({units}/token)": to_display_units(frame["mean_surprisal"], units),
             "perplexity": frame["perplexity"],
-            "bits per byte": frame["bits_per_byte"],
             f"entropy ({units})": to_display_units(frame["mean_entropy"], units),
             # In percent with a fixed format: Streamlit's "percent" format drops trailing zeros, so
             # 40% sat above 36.67% in the same column.
             "top-1 (%)": frame["top1_share"] * 100,
-            # No word scored by both (e.g. a one-word text with no start token): nothing won or lost.
-            "words won": [f"{w} of {n}" if n else "–" for w, n in zip(frame["words_won"], frame["n_words"])],
+            "tokens": frame["n_tokens"].astype("int64"),
         }
     )
     return table if compared else table.drop(columns="words won")
@@ -46,6 +54,17 @@ def text_choices(texts: list[str]) -> dict[int, str]:
 def readable_spec(spec: str) -> str:
     """A spec string as typed: its option values are URL-encoded in storage (bos=%3C%7C... is <|...)."""
     return unquote(str(spec))
+
+
+def variant_of(spec: str) -> str:
+    """A run's model variant as the sidebar names it ("as is", "int8", "pruned 50%"); the spec's text when unreadable."""
+    try:
+        parsed = ModelSpec.parse(str(spec))
+    except Exception:  # noqa: BLE001 - a run saved by another version
+        return "?"
+    if parsed.variant == "prune":
+        return f"pruned {parsed.sparsity:.0%}"
+    return "as is" if parsed.variant == "none" else parsed.variant
 
 
 def _settings_dict(settings: str) -> dict | None:
@@ -96,6 +115,9 @@ def runs_display(runs: pd.DataFrame) -> pd.DataFrame:
             "name": runs["name"],
             # Near the left, short: a failed model must be seen without scrolling the table sideways.
             "scored by": runs["settings"].map(scored_by),
+            # The variant next to the name: an int8 copy and its original differ only in ?variant=.
+            "variant A": runs["model_a"].map(variant_of),
+            "variant B": runs["model_b"].map(variant_of),
             "created": runs["created"].map(readable_time),
             "model A": runs["model_a"].map(readable_spec),
             "model B": runs["model_b"].map(readable_spec),

@@ -11,6 +11,7 @@ import streamlit as st
 from analysis import generations as gen
 from analysis.uncertainty_result import UncertaintyResult
 from backend.errors import user_message
+from ui.markdown import literal
 from ui.sampling import MEMO
 
 
@@ -58,7 +59,7 @@ def _nli_labels(result: UncertaintyResult, clustering: dict, key: tuple):
 
                 store[("labels", key)] = gen.entailment_labels(result.samples, entails, prompts, on_group=prefetch)
         except Exception as error:  # noqa: BLE001 - offline hub, not an NLI model, ...
-            failed[key] = f"NLI clustering with {clustering['name']!r} failed: {user_message(error)}"
+            failed[key] = f"NLI clustering with “{literal(clustering['name'])}” failed: {literal(user_message(error))}"
             st.error(failed[key])
             return None
     return store[("labels", key)]

@@ -25,38 +25,53 @@ def display_table(wide: pd.DataFrame, metrics, labels, unit: str) -> tuple[pd.Da
     """The side-by-side table in display units, with readable headers and tooltips."""
     shown = wide.copy()
     shown["prompt_id"] = shown["prompt_id"] + 1  # prompt 1 is the first, as the selector counts (exports keep the ids)
-    config = {"prompt_id": st.column_config.NumberColumn("#", width="small"),
-              "prompt": st.column_config.TextColumn("Prompt", width="medium")}
+    # The prompt stays in view (pinned) while the metrics scroll past; headers say A and B, the
+    # model names are in each header's help, so a screen holds several metrics, not one.
+    config = {"prompt_id": st.column_config.NumberColumn("#", width="small", pinned=True),
+              "prompt": st.column_config.TextColumn("Prompt", width="medium", pinned=True)}
     for metric in metrics:
         info = gen.METRIC_INFO[metric]
         suffix = f" ({unit})" if info["unit"] == "nats" else ""
-        for side, name in (("a", f"A · {labels[0]}"), ("b", f"B · {labels[1]}"), ("diff", "A − B")):
+        for side, name, who in (("a", "A", labels[0]), ("b", "B", labels[1]), ("diff", "A − B", "A minus B")):
             column = f"{metric}_{side}"
             if info["unit"] == "nats":
                 shown[column] = to_display_units(shown[column].astype(float), unit)
             fmt = "%d" if metric == "n_clusters" and side != "diff" else "%.3f"
             config[column] = st.column_config.NumberColumn(
-                f"{info['label']}{suffix} · {name}", help=f"{info['help']}. Higher: {info['higher']}.", format=fmt)
+                f"{info['label']}{suffix} · {name}", help=f"{who}: {info['help']}. Higher: {info['higher']}.",
+                format=fmt)
     return shown, config
 
 
+THIN_EVIDENCE_PROMPTS = 10  # fewer prompts than this: an interval over prompts says little
+
+
 def verdict_line(row, labels, unit: str) -> str:
-    """One metric's verdict: which model is higher on more prompts, and both means."""
+    """One metric's verdict, read from the mean difference (said so), with its interval over prompts and the
+    count of prompts won beside it (the two can disagree: a few large differences against many small ones)."""
     info = gen.METRIC_INFO[row.metric]
     if row.n_prompts == 0:
         return f"**{info['label']}**: no prompt has values for both models."
-    a, b = row.mean_a, row.mean_b
-    if info["unit"] == "nats":
-        a, b = to_display_units(a, unit), to_display_units(b, unit)
+    shown = (lambda v: to_display_units(v, unit)) if info["unit"] == "nats" else (lambda v: v)
+    a, b, diff = shown(row.mean_a), shown(row.mean_b), shown(row.mean_diff)
+    low, high = shown(row.ci_low), shown(row.ci_high)
     suffix = f" {unit}" if info["unit"] == "nats" else ""
-    if row.prompts_a_higher == row.prompts_b_higher and np.isclose(a, b):
-        leader = "neither model"
-    else:
-        a_leads = (row.prompts_a_higher, a) > (row.prompts_b_higher, b)
-        leader = f"**A · {literal(labels[0])}**" if a_leads else f"**B · {literal(labels[1])}**"
-    return (f"{info['label']} higher ({info['higher']}): {leader} — higher on {row.prompts_a_higher} of "
-            f"{row.n_prompts} prompts for A, {row.prompts_b_higher} for B; "
-            f"mean {a:.3f}{suffix} (A) vs {b:.3f}{suffix} (B).")
+    names = {"a": f"**A · {literal(labels[0])}**", "b": f"**B · {literal(labels[1])}**"}
+    leader = "neither model" if np.isclose(a, b) else names["a"] if a > b else names["b"]
+    line = (f"**{info['label']}** ({info['higher']} when higher) · by the mean over {row.n_prompts} prompts: "
+            f"{leader} higher, {a:.3f}{suffix} (A) vs {b:.3f}{suffix} (B), A − B = {diff:+.3f}{suffix}")
+    if np.isfinite(low):
+        clear = "excludes 0" if low > 0 or high < 0 else "includes 0: no clear difference"
+        line += f", 95% interval {low:+.3f} to {high:+.3f} resampling prompts ({clear})"
+    counted = "a" if row.prompts_a_higher > row.prompts_b_higher else "b" if row.prompts_b_higher > row.prompts_a_higher else None
+    line += (f". Prompts won: A higher on {row.prompts_a_higher}, B on {row.prompts_b_higher}, "
+             f"{row.prompts_tied} tied")
+    if counted and leader != "neither model" and names[counted] != leader:
+        line += " (the count and the mean disagree)"
+    line += "."
+    if row.n_prompts < THIN_EVIDENCE_PROMPTS:
+        line += f" Only {row.n_prompts} prompt{'s' if row.n_prompts != 1 else ''}: the evidence is thin."
+    return line
 
 
 def verdicts(result: UncertaintyResult, clusters: Clustered, unit: str) -> None:

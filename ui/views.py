@@ -9,7 +9,9 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis import heatmap, metrics, plots
+from analysis.summary import corpus_totals
 from ui import downloads
+from ui.focus import focus_span, scroll_to_focus
 from ui.markdown import literal
 from ui.state import ShownResult, units
 from ui.tables import summary_display, text_choices
@@ -67,7 +69,9 @@ def render_result(shown: ShownResult, prefix: str) -> None:
         help="Tokens: each model's own tokenisation. Words: the same words for both, so the maps line up."
              + "".join(f" Per {lv} only: {', '.join(names)}." for lv, names in only.items() if names),
     )
-    maps = heatmap.pair_heatmaps(text, text_id, pair.tokens, pair.words, colouring, level, unit, labels, shown.same_vocab)
+    focus = focus_span(shown, text_id)
+    maps = heatmap.pair_heatmaps(text, text_id, pair.tokens, pair.words, colouring, level, unit, labels,
+                                 shown.same_vocab, focus=focus)
     st.html(heatmap.fragment(maps.legend))
     st.caption("Hover (or tab to) a piece for its probability, entropy, rank and the model's top alternatives.")
     exports_for_maps = []
@@ -88,6 +92,9 @@ def render_result(shown: ShownResult, prefix: str) -> None:
                     exports_for_maps.append((side, f"{side.upper()}: {label}", maps.maps[side]))
                 else:
                     _model_error(shown, side)
+    if focus is not None:
+        st.caption("The marked word is the example you opened.")
+        scroll_to_focus()
     if exports_for_maps:
         buttons = st.columns(len(exports_for_maps) + 1)
         for column, (side, title, body) in zip(buttons, exports_for_maps):
@@ -109,9 +116,12 @@ def render_result(shown: ShownResult, prefix: str) -> None:
         st.info(f"Only model {scored} scored: model {missing} failed (see above), so these numbers are "
                 f"{scored}'s alone and nothing compares the two (no words won, no A − B).",
                 icon=":material/info:")
+    totals = corpus_totals(texts, pair.tokens, pair.words) if len(texts) > 1 else None
     st.dataframe(
-        summary_display(pair.summary, texts, labels, unit), hide_index=True, width="stretch",
+        summary_display(pair.summary, texts, labels, unit, totals), hide_index=True, width="stretch",
         column_config={
+            "text": st.column_config.TextColumn(pinned=True),
+            "model": st.column_config.TextColumn(pinned=True),
             "perplexity": st.column_config.NumberColumn(format="%.2f"),
             "bits per byte": st.column_config.NumberColumn(format="%.3f", help="Comparable across tokenisers"),
             "top-1 (%)": st.column_config.NumberColumn(format="%.1f", help="Share of tokens the model ranked first"),
@@ -120,6 +130,8 @@ def render_result(shown: ShownResult, prefix: str) -> None:
         },
     )
     st.caption("Bits per byte compares models with different tokenisers fairly; per-token numbers do not."
+               + (f" The last rows pool all {len(texts)} texts: means over every token, bits over every byte, "
+                  "every word counted." if totals is not None else "")
                + (" Words won: words where that model gave the higher probability." if len(sides) == 2 else ""))
 
     text_words = pair.words[pair.words["text_id"] == text_id]
@@ -160,4 +172,4 @@ def render_result(shown: ShownResult, prefix: str) -> None:
         if has_same:
             downloads.table_buttons(shown.same_vocab, "duet-same-vocabulary", f"{prefix}_same")
     if "same_vocab" in shown.errors:
-        st.warning(f"Same-vocabulary comparison unavailable: {shown.errors['same_vocab']}")
+        st.warning(f"Same-vocabulary comparison unavailable: {literal(shown.errors['same_vocab'])}")

@@ -142,3 +142,23 @@ def test_sweep_and_figures():
     clusters = {m: clusters_of(samples, embedding_labels(samples, embeddings, 0.25), 1, m)[0] for m in ("a", "b")}
     assert len(cluster_bars(clusters, ("A", "B")).data) == 2
     assert hover_text("x" * 1000).count("<br>") <= 6
+
+
+def test_verdicts_give_the_mean_difference_an_interval_resampling_prompts():
+    """A wins 4 of 5 prompts by a little, B wins one by a lot: the mean says B, and the interval spans 0."""
+    from scipy import stats
+
+    a = [1.1, 1.2, 1.3, 1.1, 0.2]
+    b = [1.0, 1.0, 1.0, 1.0, 3.0]
+    summary = pd.DataFrame({"prompt_id": list(range(5)) * 2, "model": ["a"] * 5 + ["b"] * 5,
+                            "discrete_semantic_entropy": a + b})
+    row = verdicts(summary, ["discrete_semantic_entropy"]).iloc[0]
+    assert (row.prompts_a_higher, row.prompts_b_higher) == (4, 1) and row.mean_b > row.mean_a
+    diff = np.array(a) - np.array(b)
+    assert row.mean_diff == pytest.approx(diff.mean())
+    assert row.ci_low < 0 < row.ci_high
+    # Each prompt its own cluster: close to the textbook t interval over the per-prompt differences.
+    half = stats.t.ppf(0.975, 4) * diff.std(ddof=1) / np.sqrt(5)
+    assert row.ci_high - row.ci_low == pytest.approx(2 * half, rel=0.2)
+    one = verdicts(summary[summary["prompt_id"] == 0], ["discrete_semantic_entropy"]).iloc[0]
+    assert np.isnan(one.ci_low) and one.n_prompts == 1  # nothing to resample

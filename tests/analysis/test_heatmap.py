@@ -262,3 +262,79 @@ def test_standalone_html_works_without_a_server():
     assert ".duet-cell[data-tip]:hover::after" in page  # the tooltip is CSS: no script, no server
     assert "<script" not in page and "http" not in page
     assert "T &lt;x&gt;" in page and "A &amp; B" in page and "n &lt;y&gt;" in page
+
+
+# --- direction, hidden characters, the focused word, tooltips at the edge ------------------------
+
+
+def test_the_map_takes_its_direction_from_its_text_and_cells_leave_the_order_to_the_bidi_algorithm():
+    """Arabic reads right to left across cells: the map is dir="auto" and no cell is an isolate of its own
+    (an isolated cell is a neutral in its line, so a word cut into two tokens would show its halves swapped)."""
+    text = "قال الرجل hello"
+    tokens = token_table(text, [(0, 2), (2, 3), (3, 9), (9, 15)], [-1.0, -2.0, -3.0, -4.0])
+    body = heatmap.render(text, heatmap.token_cells(text, tokens, "surprisal", "nats", "A"),
+                          heatmap.scale_for("surprisal", "nats"))
+    assert body.startswith('<div class="duet-heatmap" dir="auto">')
+    assert body.count('dir="auto"') == 1 and body.count('class="duet-cell"') == 4
+    assert "".join(read(body).text) == text
+    assert "unicode-bidi" not in heatmap.CSS.split(".duet-cell{", 1)[1].split("}", 1)[0]
+
+
+def test_every_bidi_control_is_drawn_as_a_mark():
+    """With no control left in the page, no cell can reorder its neighbours (the spoof isolation guarded against)."""
+    controls = "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+    text = "a" + controls + "b"
+    tokens = token_table(text, [(0, 1), (1, len(text) - 1), (len(text) - 1, len(text))], [-1.0, -2.0, -3.0])
+    body = heatmap.render(text, heatmap.token_cells(text, tokens, "surprisal", "nats", "A"),
+                          heatmap.scale_for("surprisal", "nats"))
+    assert not any(c in body for c in controls)
+    assert body.count('class="duet-ctl"') == len(controls)
+
+
+def test_hidden_characters_show_as_code_points_and_keep_the_real_scores():
+    plain, tricky = "adminXgnp.exe", "admin\u202egnp.exe\ufeff\u200b"
+    spans = [(0, 5), (5, 13)]
+    scores = [-1.0, -4.0]
+    shown = {}
+    for text in (plain, tricky):
+        extra = [(13, 15)] if text == tricky else []
+        tokens = token_table(text, spans + extra, scores + [-2.0] * len(extra))
+        cells = heatmap.token_cells(text, tokens, "surprisal", "nats", "A")
+        shown[text] = (cells, heatmap.render(text, cells, heatmap.scale_for("surprisal", "nats", [1, 4])))
+    cells, body = shown[tricky]
+    assert [c.value for c in cells[:2]] == [c.value for c in shown[plain][0]]  # same offsets, same scores
+    for char in ("\u202e", "\ufeff", "\u200b"):
+        assert char not in body  # neither in the text nor in any tooltip: nothing reorders or hides
+    reader = read(body)
+    assert "".join(reader.text) == "adminU+202Egnp.exeU+FEFFU+200B"
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE" in reader.tips[1]
+    assert "U+FEFF ZERO WIDTH NO-BREAK SPACE" in reader.tips[2] and "U+200B ZERO WIDTH SPACE" in reader.tips[2]
+    assert "⟨U+202E⟩" in reader.tips[1]  # the piece itself in the tooltip, with its mark
+    assert heatmap.visible_piece("a\tb\n c") == "a⇥b↵␣c"  # layout characters keep their glyphs
+
+
+def test_the_focused_word_is_marked_in_every_map_with_one_anchor_each():
+    text = "one two three"
+    tokens = pd.concat([token_table(text, [(0, 3), (3, 7), (7, 13)], [-1.0, -2.0, -3.0]).assign(model=m)
+                        for m in ("a", "b")])
+    words = pd.DataFrame({
+        "text_id": 0, "word_index": [0, 1, 2], "word": ["one", " two", " three"],
+        "char_start": [0, 3, 7], "char_end": [3, 7, 13], "logprob_a": [-1.0, -2.0, -3.0],
+        "logprob_b": [-2.0, -1.0, -3.0], "entropy_a": 1.0, "entropy_b": 1.0, "n_tokens_a": 1, "n_tokens_b": 1,
+        "delta": [1.0, -1.0, 0.0],
+    })
+    for colouring, level in (("surprisal", "tokens"), ("delta", "words")):
+        maps = heatmap.pair_heatmaps(text, 0, tokens, words, colouring, level, "nats", ("A", "B"), focus=(4, 7))
+        for key, body in maps.maps.items():
+            assert body.count("duet-focus") == 1
+            assert f'id="duet-map-{key}-0-focus"' in body
+            marked = body.split("duet-focus", 1)[1].split("</span>", 1)[0]
+            assert marked.endswith(" two")
+    plain = heatmap.pair_heatmaps(text, 0, tokens, words, "surprisal", "tokens", "nats", ("A", "B"))
+    assert "duet-focus" not in plain.maps["a"]
+
+
+def test_tooltips_flip_inside_the_viewport_where_anchor_positioning_exists():
+    css = heatmap.CSS
+    assert "position-try-fallbacks:flip-inline" in css and "@supports (anchor-name:--a)" in css
+    assert "max-width:min(380px,calc(100vw - 16px))" in css

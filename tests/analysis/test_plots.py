@@ -32,12 +32,14 @@ def test_rolling_mean_skips_missing_values():
 def test_word_trace(units):
     fig = plots.word_trace(words_table(), "surprisal", units, window=1, labels=("SmolLM", "Gemma"))
     names = [t.name for t in fig.data]
-    assert names == ["SmolLM", "Gemma", "SmolLM − Gemma"]
+    assert names == ["SmolLM", "Gemma", "advantage of SmolLM"]
     factor = BITS_PER_NAT if units == "bits" else 1.0
     np.testing.assert_allclose(fig.data[0].y[:3], np.array([1.0, 2.0, 3.0]) * factor)
-    np.testing.assert_allclose(fig.data[2].y[:3], np.array([-1.0, 0.0, 1.0]) * factor)
+    # Positive where A did better (lower surprisal): B − A of surprisal, the word table's Δ.
+    np.testing.assert_allclose(fig.data[2].y[:3], np.array([1.0, 0.0, -1.0]) * factor)
     assert np.isnan(fig.data[0].y[3])  # a missing value stays missing, never 0
-    assert fig.layout.yaxis.title.text == f"surprisal ({units})" and fig.layout.yaxis2.title.text == f"A − B ({units})"
+    assert fig.layout.yaxis.title.text == f"surprisal ({units})"
+    assert fig.layout.yaxis2.title.text == f"B − A ({units}) · ↑ A better"
     # Hover names the word, escaped (plotly renders a subset of HTML in hover labels).
     assert fig.data[0].customdata[0] == "&lt;img src=x onerror=alert(1)&gt;"
     assert "%{customdata}" in fig.data[0].hovertemplate and units in fig.data[0].hovertemplate
@@ -77,13 +79,27 @@ def test_same_vocab_trace():
 
 @pytest.mark.parametrize("metric", ["surprisal", "entropy"])
 def test_word_trace_says_which_way_the_difference_reads(metric):
-    """A − B of surprisal is positive where B did better, the opposite of the heatmap's A − B of log-probability."""
+    """Above 0 is A better, as in the heatmap's and the Differences page's Δ; entropy has no better side: A higher."""
     fig = plots.word_trace(words_table(), metric, "nats")
     notes = {a.yanchor: a.text for a in fig.layout.annotations if a.yref == "y2 domain"}
     if metric == "surprisal":
-        assert "B predicted the word better" in notes["top"] and "A predicted the word better" in notes["bottom"]
+        assert "A predicted the word better" in notes["top"] and "B predicted the word better" in notes["bottom"]
+        assert fig.layout.yaxis2.title.text == "B − A (nats) · ↑ A better"
     else:
         assert "A was less sure" in notes["top"] and "B was less sure" in notes["bottom"]
+        assert fig.layout.yaxis2.title.text == "A − B (nats) · ↑ A higher"
+
+
+def test_the_trace_difference_has_the_sign_of_the_word_tables_delta():
+    """One convention everywhere: the surprisal panel is Δ = logprob A − B, word for word."""
+    words = words_table()
+    fig = plots.word_trace(words, "surprisal", "nats")
+    np.testing.assert_allclose(fig.data[2].y, words["delta"].to_numpy())
+    for m in metrics.traces():
+        a, b = np.array([1.0]), np.array([3.0])
+        better = metrics.a_better(m.name, a, b)[0]
+        # A's value is lower: positive exactly when lower is better.
+        assert (better > 0) == (m.higher_is_better is False), m.name
 
 
 def test_word_trace_of_one_model_draws_only_its_line():
@@ -103,10 +119,43 @@ def test_every_traced_metric_draws_with_its_label_unit_and_signs(metric):
     """What the registry lists as a trace draws A, B and A − B, named and signed from its declaration."""
     fig = plots.word_trace(words_table(), metric, "bits", labels=("SmolLM", "Gemma"))
     m = metrics.get(metric)
-    assert [t.name for t in fig.data] == ["SmolLM", "Gemma", "SmolLM − Gemma"]
+    diff = "advantage of SmolLM" if m.higher_is_better is not None else "SmolLM − Gemma"
+    assert [t.name for t in fig.data] == ["SmolLM", "Gemma", diff]
     assert fig.layout.title.text.startswith(f"{m.label} along the text")
     assert fig.layout.yaxis.title.text == metrics.axis_title(metric, "bits") and "bits" in fig.data[0].hovertemplate
     side_a = metrics.compute(metrics.per_side(words_table(), "a"), [metric])[metric].to_numpy()
     np.testing.assert_allclose(fig.data[0].y, metrics.display(metric, side_a, "bits"))
     notes = {a.yanchor: a.text for a in fig.layout.annotations if a.yref == "y2 domain"}
     assert notes["top"].startswith("↑ above 0") and notes["bottom"].startswith("↓ below 0")
+
+
+LONG = ("HuggingFaceTB/SmolLM2-135M-Instruct?variant=int8-dynamic&dtype=float32",
+        "google/gemma-3-270m-it?variant=prune&sparsity=0.5")
+
+
+def _figures_with_legends(labels):
+    from analysis import calibration_plots, difference_plots, generation_plots
+
+    tokens = pd.DataFrame({"model": ["a", "b"], "logprob": [-1.0, -2.0]})
+    sweep = pd.DataFrame({"prompt_id": 0, "model": ["a", "b"], "threshold": 0.25, "n_clusters": [2, 3],
+                          "discrete_semantic_entropy": [0.5, 0.7]})
+    bins = pd.DataFrame({"model": ["a", "b"], "mean_confidence": [0.5, 0.6], "accuracy": [0.4, 0.7], "n": [3, 4]})
+    stats = pd.DataFrame({"feature": [1, 2], "median_dlogprob": [0.5, -0.5], "consistency": [0.9, 0.8],
+                          "n_examples": [3, 4], "winner": ["a", "b"]})
+    return {
+        "trace": plots.word_trace(words_table(), "surprisal", "nats", labels=labels),
+        "distribution": plots.distribution(tokens, words_table(), "nats", "tokens", labels),
+        "sweep": generation_plots.threshold_sweep_figure(sweep, 0.25, labels, "nats"),
+        "clusters": generation_plots.cluster_bars({m: pd.DataFrame({"size": [2], "frequency": [1.0],
+                                                                   "probability": [0.5]}) for m in "ab"}, labels),
+        "features": difference_plots.feature_overview(stats, [1, 2], False, "nats", *labels, top=5),
+        "calibration": calibration_plots.reliability_figure(bins, pd.DataFrame(), dict(zip("ab", labels))),
+    }
+
+
+@pytest.mark.parametrize("name", ["trace", "distribution", "sweep", "clusters", "features", "calibration"])
+def test_legends_sit_below_the_plot_clear_of_the_title(name):
+    """Long model names wrap the legend: at the figure's foot (container frame) it cannot reach the title."""
+    fig = _figures_with_legends(LONG)[name]
+    legend = fig.layout.legend
+    assert (legend.yref, legend.yanchor, legend.y, legend.orientation) == ("container", "bottom", 0, "h")

@@ -28,3 +28,18 @@ def test_sidebar_says_what_each_text_starts_after(isolated_cache, monkeypatch):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     captions = [c.value for c in at.sidebar.caption]
     assert sum(r"texts start after \<\|endoftext\|\>" in c for c in captions) == 1  # A only; B is auto
+
+
+def test_picking_another_model_resets_the_variant(isolated_cache, monkeypatch):
+    """gemma, then int8, then smollm2 and gemma again: gemma comes back as is, not silently int8."""
+    monkeypatch.delenv("DUET_DEFAULT_MODEL_A", raising=False)
+    monkeypatch.delenv("DUET_DEFAULT_MODEL_B", raising=False)
+    monkeypatch.setattr("ui.router.use_router", lambda: None)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.selectbox(key="_variant_b").set_value("int8").run()
+    assert "variant=int8" in at.session_state["model_b"]
+    at.selectbox(key="_source_b").set_value("smollm2-135m").run()
+    assert at.selectbox(key="_variant_b").value == "none"
+    at.selectbox(key="_source_b").set_value("gemma3-270m").run()
+    assert at.selectbox(key="_variant_b").value == "none" and "variant" not in at.session_state["model_b"]
+    assert not at.exception and not at.error

@@ -47,3 +47,23 @@ def test_words_won_needs_both_models():
     assert "words won" not in summary_display(one, ["some text"], ("A", "B"), "nats").columns
     both = summary([0.4, 0.5]).assign(n_words=[28, 0])
     assert summary_display(both, ["some text"], ("A", "B"), "nats")["words won"].tolist() == ["16 of 28", "–"]
+
+
+
+def test_key_columns_come_first_and_a_corpus_total_row_follows():
+    totals = summary([0.5, 0.25]).assign(text_id=-1, words_won=[30, 20], n_words=[56, 56])
+    shown = summary_display(summary([0.4, 0.3]), ["some text"], ("Smol", "Gemma"), "nats", totals)
+    assert list(shown.columns[:4]) == ["text", "model", "words won", "bits per byte"]
+    assert list(shown["text"]) == ["1: some text", "1: some text", "all 1 texts", "all 1 texts"]
+    assert list(shown["words won"][2:]) == ["30 of 56", "20 of 56"] and list(shown["model"][2:]) == ["A · Smol", "B · Gemma"]
+
+
+def test_the_runs_listing_shows_each_models_variant():
+    from ui.tables import runs_display
+
+    runs = pd.DataFrame({"name": ["x"], "settings": ["{}"], "created": ["2026-01-01T00:00:00+00:00"],
+                         "model_a": ["gemma3-270m"], "model_b": ["gemma3-270m?variant=int8"], "n_texts": [1],
+                         "n_tokens": [3], "size_bytes": [2048], "id": ["r1"]})
+    shown = runs_display(runs)
+    assert list(shown.columns[:4]) == ["name", "scored by", "variant A", "variant B"]
+    assert (shown["variant A"][0], shown["variant B"][0]) == ("as is", "int8")
