@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import differences_cards, differences_features, differences_groups, differences_leaderboards
+from ui import calibration_view, differences_cards, differences_features, differences_groups, differences_leaderboards
 from ui.differences_behaviorbox import trained
 from ui.differences_run import introduce, pick_run, run_key
 from ui.router import use_router
@@ -35,7 +35,7 @@ key = run_key(shown)
 if introduce(shown, unit) == 0:
     st.stop()
 
-tab_leader, tab_groups, tab_bb = st.tabs(["Leaderboards", "Groups", "BehaviorBox"])
+tab_leader, tab_groups, tab_bb, tab_calib = st.tabs(["Leaderboards", "Groups", "BehaviorBox", "Calibration"])
 
 with tab_leader:
     differences_leaderboards.show(shown, unit)
@@ -48,3 +48,6 @@ with tab_bb:
     selection = differences_features.select(bb, shown, unit, key) if bb is not None else None
     if selection is not None:
         differences_cards.show(bb, selection.features, shown, unit, selection.cut)
+
+with tab_calib:
+    calibration_view.show(shown, "diff")

@@ -10,7 +10,7 @@ import streamlit as st
 
 from analysis import heatmap, metrics, plots
 from analysis.summary import corpus_totals
-from ui import downloads
+from ui import calibration_view, downloads
 from ui.focus import focus_span, scroll_to_focus
 from ui.markdown import literal
 from ui.state import ShownResult, units
@@ -140,7 +140,7 @@ def render_result(shown: ShownResult, prefix: str) -> None:
     has_same = shown.same_vocab is not None and len(shown.same_vocab)
     if has_same:
         tab_names.append("Same vocabulary")
-    tab_names.append("Download data")
+    tab_names += ["Calibration", "Download data"]
     tabs = dict(zip(tab_names, st.tabs(tab_names)))
     with tabs["Traces"]:
         window = st.slider("Rolling mean over words", 1, 50, 1, key=f"{prefix}_window",
@@ -164,6 +164,8 @@ def render_result(shown: ShownResult, prefix: str) -> None:
             fig = plots.same_vocab_trace(sv, text_tokens[text_tokens["model"] == "a"], unit, sv_window)
             st.plotly_chart(fig, key=f"{prefix}_sv", config={"displaylogo": False})
             downloads.figure_buttons(fig, f"duet-same-vocabulary-text{text_id + 1}", f"{prefix}_dl_sv")
+    with tabs["Calibration"]:
+        calibration_view.show(shown, prefix)
     with tabs["Download data"]:
         st.caption("All texts, both models. Values in nats (the storage unit), whatever the display unit.")
         downloads.table_buttons(pair.tokens, "duet-tokens", f"{prefix}_tokens")
