@@ -221,9 +221,13 @@ def context_check(context_examples: pd.DataFrame, stats: pd.DataFrame, alpha: fl
     Per feature of `stats` (CONTEXT_COLUMNS, stats' order): context_n:
     context examples with a finite Δlogprob; context_median_dlogprob (nats);
     context_consistency: the share of them the feature's winner wins (NaN
-    without examples or a winner); context_p: one-sided exact sign test
-    (ties dropped) that the winner wins more than half, NaN when nothing is
-    left to test; holds_in_context: the
+    without examples or a winner); context_p: one-sided exact sign test over
+    *texts* (ties dropped) that the winner wins more than half of the texts
+    holding the examples, each text by the mean Δ of its examples, NaN when
+    nothing is left to test. Texts, not words: words of one text share its
+    topic and style, so a feature whose words sit in a few texts where one
+    model happened to do better would pass a test that counts words as
+    independent. holds_in_context: the
     context examples have the same winner and context_p < alpha / (features
     in stats). Bonferroni, because every feature that fired is tested and a
     page of hundreds of features at plain 0.05 would show some that hold by
@@ -233,11 +237,16 @@ def context_check(context_examples: pd.DataFrame, stats: pd.DataFrame, alpha: fl
     """
     ex = context_examples[np.isfinite(context_examples["dlogprob"].to_numpy(float))]
     by_feature = {int(f): e["dlogprob"].to_numpy(float) for f, e in ex.groupby("feature", sort=False)}
+    # Each text's mean Δ over the feature's context examples in it: the unit of the sign test.
+    per_text = ex.groupby(["feature", "text_id"], sort=False)["dlogprob"].mean()
+    text_means = {int(f): m.to_numpy(float) for f, m in per_text.groupby(level="feature", sort=False)}
     cut = alpha / max(1, len(stats))
     rows = []
     for feat, winner in zip(stats["feature"], stats["winner"]):
         d = by_feature.get(int(feat), np.zeros(0))
-        n_pos, n_neg = int((d > 0).sum()), int((d < 0).sum())
+        t = text_means.get(int(feat), np.zeros(0))
+        words_won = int((d > 0).sum()) if winner == "a" else int((d < 0).sum()) if winner == "b" else 0
+        n_pos, n_neg = int((t > 0).sum()), int((t < 0).sum())
         wins, losses = (n_pos, n_neg) if winner == "a" else (n_neg, n_pos) if winner == "b" else (0, 0)
         p = binomtest(wins, wins + losses, 0.5, alternative="greater").pvalue if wins + losses else np.nan
         rows.append(
@@ -245,7 +254,7 @@ def context_check(context_examples: pd.DataFrame, stats: pd.DataFrame, alpha: fl
                 "feature": int(feat),
                 "context_n": len(d),
                 "context_median_dlogprob": float(np.median(d)) if len(d) else np.nan,
-                "context_consistency": wins / len(d) if len(d) and winner in ("a", "b") else np.nan,
+                "context_consistency": words_won / len(d) if len(d) and winner in ("a", "b") else np.nan,
                 "context_p": float(p),
                 # wins > losses: the context examples have the feature's winner (a small p implies it too).
                 "holds_in_context": bool(winner in ("a", "b") and wins > losses and p < cut),

@@ -215,9 +215,22 @@ def test_context_only_vectors_set_the_probabilities_to_their_means():
     assert out.dtype == np.float32 and x[0, 2] == np.float32(0.1)  # the input is left alone
 
 
-def context_examples(deltas: dict[int, list[float]]) -> pd.DataFrame:
-    rows = [(f, d) for f, ds in deltas.items() for d in ds]
-    return pd.DataFrame(rows, columns=["feature", "dlogprob"])
+def context_examples(deltas: dict[int, list[float]], texts: dict[int, list[int]] | None = None) -> pd.DataFrame:
+    """Context examples; each word in its own text unless `texts` gives a feature's text ids."""
+    rows = [(f, d, (texts or {}).get(f, [None] * len(ds))[i]) for f, ds in deltas.items() for i, d in enumerate(ds)]
+    ex = pd.DataFrame(rows, columns=["feature", "dlogprob", "text_id"])
+    own = ex["text_id"].isna()
+    ex.loc[own, "text_id"] = 1000 + np.flatnonzero(own)
+    return ex.astype({"text_id": "int64"})
+
+
+def test_context_check_counts_texts_not_words():
+    """40 words won by A, but all from 2 texts (and 10 lost in 2 others): 2 texts of 4 is no evidence."""
+    ex = context_examples({0: [0.3] * 40 + [-0.3] * 10}, {0: [1] * 20 + [2] * 20 + [3] * 5 + [4] * 5})
+    out = B.context_check(ex, feature_winners({0: "a"}))
+    assert out.loc[0, "context_p"] == pytest.approx(11 / 16)  # P(X >= 2 | 4 texts, ½)
+    assert out.loc[0, "context_consistency"] == pytest.approx(40 / 50)  # still the share of words won
+    assert not out.loc[0, "holds_in_context"]
 
 
 def feature_winners(winners: dict[int, str]) -> pd.DataFrame:
