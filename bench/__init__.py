@@ -1,0 +1,1 @@
+"""Benchmarks: throughput, memory and ratios against baselines, run by hand (never part of the test run)."""
