@@ -32,7 +32,8 @@ if score:
         if input_errors:
             st.error("Fix the upload problems above first; the results below are unchanged.")
         else:
-            run_scoring(texts, top_k=int(top_k), window=int(window) or None)
+            run_scoring(texts, top_k=int(top_k), window=int(window) or None,
+                        text_meta=st.session_state.get("input_meta"))
 
 shown = current_result()
 caption.caption(models_caption(shown))
