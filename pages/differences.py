@@ -37,7 +37,7 @@ if introduce(shown, unit) == 0:
     st.stop()
 
 tab_where, tab_domains, tab_leader, tab_groups, tab_bb = st.tabs(
-    ["Where they differ", "Domains", "Leaderboards", "Groups", "BehaviorBox"])
+    ["Where they differ", "Domains", "Leaderboards", "Groups", "BehaviorBox"], key="tab", bind="query-params")
 
 with tab_where:
     differences_where.show(shown, unit, key)
