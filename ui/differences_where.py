@@ -140,7 +140,7 @@ def show(shown: ShownResult, unit: str, key: str) -> None:
                                                                      if m.order == "abs" else "%.3f"),
                               "where": st.column_config.TextColumn("where (⟦the span⟧)", width="large"),
                           })
-    st.caption(f"The {min(len(ranked), SHOWN_ROWS):,} {what} where the models differ most by {m.label.lower()}, "
+    st.caption(f"The {min(len(ranked), SHOWN_ROWS):,} {what} where the models differ most by {m.label[0].lower() + m.label[1:]}, "
                f"of {len(ranked):,}. Click a row to open the text in the token view at the span.")
     if picked and picked.selection.rows:
         row = top.iloc[picked.selection.rows[0]]
