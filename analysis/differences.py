@@ -274,6 +274,17 @@ def top_words(words: pd.DataFrame) -> pd.Series:
     return _ordered(labels, names, words.index)
 
 
+DOMAIN_COLUMN = "domain"  # a text's metadata label, joined onto its words by the caller (the run's text_meta)
+
+
+@group("domain", "the domain (or another metadata column) of the word's text, when the run has one")
+def domain_labels(words: pd.DataFrame) -> pd.Series:
+    if DOMAIN_COLUMN not in words.columns:
+        return pd.Series(None, index=words.index, dtype=object)
+    labels = words[DOMAIN_COLUMN].astype(object)
+    return labels.where(labels.notna(), None).map(lambda v: v if v is None else str(v))
+
+
 def group_labels(words: pd.DataFrame, name: str) -> pd.Series:
     """Labels of family `name` for every row (NA: not in any of its groups)."""
     return GROUPS[name].assign(words)

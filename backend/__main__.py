@@ -1,7 +1,8 @@
 """Headless CLI.
 
   python -m backend score --model-a SPEC --model-b SPEC --input FILE [--out OUT.parquet]
-      [--split none|line|paragraph] [--text-column text] [--top-k 5] [--window N] [--stride N]
+      [--split none|line|paragraph] [--text-column text] [--meta-columns domain,source] [--top-k 5]
+      [--window N] [--stride N]
       [--compile-head auto|on|off]
       [--name NAME] [--no-save-run]
 
@@ -45,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="local engine: do not add the result to the dashboard's runs (saved there by default)")
     score.add_argument("--split", default="none", choices=["none", "line", "paragraph"], help="for .txt input")
     score.add_argument("--text-column", default="text", help="for .csv and .jsonl input")
+    score.add_argument("--meta-columns", default="",
+                       help="local engine, .csv/.jsonl input: comma-separated columns kept with the run (e.g. "
+                            "domain,source,split); the dashboard ranks and fits per domain with them")
     score.add_argument("--top-k", type=int, default=5)
     score.add_argument("--window", type=int, default=None)
     score.add_argument("--stride", type=int, default=None)
@@ -68,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "import-run":
             return _import_run(args)
         if args.engine == "ray":
+            if args.meta_columns:
+                raise InputError("--meta-columns works with the local engine only for now")
             return _score_ray(args)
         return _score(args)
     except KeyboardInterrupt:
@@ -92,6 +98,12 @@ def _score(args) -> int:
     if not path.is_file():
         raise FileNotFoundError(f"no input file at {path}")
     texts = check_texts(read_texts(path.read_bytes(), path.name, args.split, args.text_column))
+    meta = None
+    if args.meta_columns:
+        from backend.corpus.metadata import read_metadata
+
+        meta = read_metadata(path.read_bytes(), path.name, args.text_column,
+                             [c.strip() for c in args.meta_columns.split(",") if c.strip()])
     out = Path(args.out) if args.out else None
     if out is not None and out.suffix != ".parquet":
         raise InputError(f"--out must end in .parquet, got {out.name}")
@@ -119,7 +131,7 @@ def _score(args) -> int:
 
         saved = {**settings.to_dict(), "engine": "local", "source": str(path.resolve())}
         run_id = RunStore().save(result, str(specs[0]), str(specs[1]), saved,
-                                 args.name or f"{path.name}: {len(texts)} text(s)")
+                                 args.name or f"{path.name}: {len(texts)} text(s)", text_meta=meta)
         say(f"saved as run {run_id} (open it on the dashboard's Runs page)")
     where = ""
     if out is not None:

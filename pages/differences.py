@@ -1,8 +1,9 @@
 """Differences: where, and in which contexts, one model beats the other.
 
-Pick a run (the result on screen or any saved run). Three views over its word
+Pick a run (the result on screen or any saved run). Views over its word
 table, Δ = logprob_A − logprob_B per word (positive: A predicted it better):
-leaderboards of the biggest wins each way, aggregates by word group with
+where in the corpus the models differ most (texts and spans ranked), the fit
+per domain when the texts carry metadata, leaderboards of the biggest wins each way, aggregates by word group with
 bootstrap intervals, and BehaviorBox (a sparse autoencoder over contextual,
 performance-aware word vectors) for finer contexts, with feature cards.
 
@@ -14,7 +15,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import calibration_view, differences_cards, differences_features, differences_groups, differences_leaderboards
+from ui import (calibration_view, differences_cards, differences_domains, differences_features, differences_groups,
+                differences_leaderboards, differences_where)
 from ui.differences_behaviorbox import trained
 from ui.differences_run import introduce, pick_run, run_key
 from ui.router import use_router
@@ -35,13 +37,22 @@ key = run_key(shown)
 if introduce(shown, unit) == 0:
     st.stop()
 
-tab_leader, tab_groups, tab_bb, tab_calib = st.tabs(["Leaderboards", "Groups", "BehaviorBox", "Calibration"])
+tab_where, tab_domains, tab_leader, tab_groups, tab_bb, tab_calib = st.tabs(
+    ["Where they differ", "Domains", "Leaderboards", "Groups", "BehaviorBox", "Calibration"], key="tab",
+    bind="query-params")
+
+with tab_where:
+    differences_where.show(shown, unit, key)
+
+with tab_domains:
+    differences_domains.show(shown, key)
 
 with tab_leader:
     differences_leaderboards.show(shown, unit)
 
 with tab_groups:
-    differences_groups.show(shown, unit, key)
+    grouped, group_key = differences_domains.with_domain(shown, key)  # words carry their text's domain
+    differences_groups.show(grouped, unit, group_key)
 
 with tab_bb:
     bb = trained(shown, key)

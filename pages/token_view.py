@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui.inputs import input_texts
+from ui.links import apply_link, write_link
 from ui.scoring import run_scoring
 from ui.state import current_result
 from ui.token_view_header import models_caption, offer_last_run
@@ -12,6 +13,7 @@ from ui.router import use_router
 use_router()  # before drawing anything: see ui/router.py
 
 st.header("Duet · token view", anchor=False)
+apply_link()  # a shared link in the address: its run, text and span
 # A slot filled at the end: Score (below) may replace the result whose models it names.
 caption = st.empty()
 
@@ -32,7 +34,8 @@ if score:
         if input_errors:
             st.error("Fix the upload problems above first; the results below are unchanged.")
         else:
-            run_scoring(texts, top_k=int(top_k), window=int(window) or None)
+            run_scoring(texts, top_k=int(top_k), window=int(window) or None,
+                        text_meta=st.session_state.get("input_meta"))
 
 shown = current_result()
 caption.caption(models_caption(shown))
@@ -41,4 +44,5 @@ if shown is None:
     offer_last_run()
 else:
     st.divider()
+    write_link(shown)  # the address names this view; "Copy link" above the maps
     render_result(shown, "tv")

@@ -6,12 +6,15 @@ import dataclasses
 import hashlib
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from backend.errors import user_message
 from backend.corpus.inputs import SPLITS, TABLE_SUFFIXES, InputError, read_texts, table_columns
 from ui.markdown import literal
 from ui.samples import SAMPLES
+
+META_GUESSES = ("domain", "source", "split")  # offered ticked when an upload has them
 
 UPLOAD_TYPES = ["txt", "md", "csv", "jsonl"]
 MODES = ("Type or paste", "Upload files")
@@ -72,6 +75,7 @@ def _uploaded() -> tuple[list[str], list[str]]:
     )
     texts: list[str] = []
     errors: list[str] = []
+    metas: list = []  # one metadata table per file that gave texts (no columns for text files), kept with the run
     seen: dict[str, str] = {}  # content hash -> name of the first file with that content
     for i, file in enumerate(files or []):
         upload = Upload(file.name, file.getvalue())
@@ -102,6 +106,7 @@ def _uploaded() -> tuple[list[str], list[str]]:
                 split = st.radio(f"Split {literal(file.name)} into", SPLITS, format_func=SPLIT_NAMES.get, horizontal=True,
                                  key=f"split_{i}_{file.name}")
             found = texts_from_upload(upload, split, column, upload_limit_mb())
+            metas.append(_metadata(upload, i, column, columns if suffix in TABLE_SUFFIXES else [], len(found)))
             texts.extend(found)
             st.caption(f"{literal(file.name)}: {len(found)} text{'s' if len(found) != 1 else ''}, "
                        f"{sum(len(t) for t in found):,} characters")
@@ -109,7 +114,22 @@ def _uploaded() -> tuple[list[str], list[str]]:
             errors.append(user_message(error) if isinstance(error, InputError) else f"{file.name}: {user_message(error)}")
     for line in errors:
         st.error(literal(line))  # the line names the file: its name is user text, shown as typed
+    kept = [m for m in metas if len(m.columns)]
+    st.session_state["input_meta"] = pd.concat(metas, ignore_index=True) if kept else None
     return texts, errors
+
+
+def _metadata(upload: Upload, i: int, column: str | None, columns: list[str], n_texts: int):
+    """The metadata columns the user keeps from one table upload, one row per text it gave."""
+    from backend.corpus.metadata import other_columns, read_metadata
+
+    others = other_columns(columns, column)
+    if not others or column is None:
+        return pd.DataFrame(index=range(n_texts))
+    keep = st.multiselect(f"Metadata columns of {literal(upload.name)} to keep with the run", others,
+                          default=[c for c in others if c in META_GUESSES], key=f"meta_{i}_{upload.name}",
+                          help="e.g. domain, source or split: the Differences page ranks and fits per value")
+    return read_metadata(upload.data, upload.name, column, keep) if keep else pd.DataFrame(index=range(n_texts))
 
 
 def input_texts() -> tuple[list[str], list[str]]:
@@ -120,5 +140,6 @@ def input_texts() -> tuple[list[str], list[str]]:
         if mode == MODES[0]:
             _samples()
     if mode == MODES[0]:
+        st.session_state["input_meta"] = None
         return _typed(), []
     return _uploaded()

@@ -19,8 +19,9 @@ from ui.state import ShownResult, current_specs, set_result
 NAMES = {"a": "A", "b": "B"}
 
 
-def run_scoring(texts: list[str], top_k: int = 5, window: int | None = None) -> ShownResult | None:
-    """Score texts with the sidebar's models. On failure, say why and leave the earlier result in place."""
+def run_scoring(texts: list[str], top_k: int = 5, window: int | None = None, text_meta=None) -> ShownResult | None:
+    """Score texts with the sidebar's models. On failure, say why and leave the earlier result in place.
+    text_meta: a table of metadata columns, one row per text, kept with the saved run."""
     try:
         texts = check_texts(texts)
     except InputError as error:
@@ -88,7 +89,8 @@ def run_scoring(texts: list[str], top_k: int = 5, window: int | None = None) -> 
         if outcome.errors:
             saved_settings["failed"] = {k: v for k, v in outcome.errors.items() if k in ("a", "b")}
         try:
-            run_id = RunStore().save(outcome.pair, str(specs["a"]), str(specs["b"]), saved_settings)
+            run_id = RunStore().save(outcome.pair, str(specs["a"]), str(specs["b"]), saved_settings,
+                                     same_vocab=outcome.same_vocab, text_meta=text_meta)
         except Exception as error:  # noqa: BLE001 - the results still show; only the history misses them
             st.warning(f"Results not saved to the run history: {user_message(error)}")
         status.update(label=f"Scored in {elapsed:.1f} s" + (" (one model failed: see below)" if outcome.errors else ""),

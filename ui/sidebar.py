@@ -156,6 +156,9 @@ def render_sidebar() -> None:
             if spec is not None:
                 st.session_state[f"model_{side}"] = spec
             st.divider()
+        linked = st.query_params.get("units")  # a shared link's units (ui/links.py), taken once per link
+        if linked in ("bits", "nats") and st.session_state.get("_link_units") != linked:
+            st.session_state["units"] = st.session_state["_link_units"] = linked
         if st.session_state.get("units") not in ("bits", "nats"):
             st.session_state["units"] = "nats"
         st.segmented_control(

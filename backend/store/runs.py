@@ -3,6 +3,10 @@
 Layout under <cache>/runs/ (backend/store/catalog.py: a SQLite catalog, one folder per run):
   catalog.sqlite        one row per run
   <run_id>/texts.parquet, tokens.parquet, words.parquet, summary.parquet, meta.json
+           and, when there are any: same_vocab.parquet (divergences of a shared vocabulary),
+           text_meta.parquet (metadata columns of the texts: domain, source, ...), and the
+           corpus-ranking aggregates ranking_texts.parquet, ranking_spans.parquet
+           (analysis/corpus_ranking.py), built once with the run so pages only sort them.
 """
 
 from __future__ import annotations
@@ -12,11 +16,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis import corpus_ranking
 from backend.scoring.pair import PairResult
+from backend.store import atomic
 from backend.store.catalog import Catalog
 from backend.store.paths import cache_dir
 
 TABLES = ("tokens", "words", "summary")
+OPTIONAL = ("same_vocab", "text_meta")
+RANKING = {"texts": "ranking_texts", "spans": "ranking_spans"}
 
 
 class RunNotFound(KeyError):
@@ -31,8 +39,14 @@ class RunStore(Catalog):
     def __init__(self, root: Path | None = None):
         super().__init__(Path(root) if root is not None else cache_dir() / "runs")
 
-    def save(self, result: PairResult, model_a: str, model_b: str, settings: dict, name: str = "") -> str:
+    def save(self, result: PairResult, model_a: str, model_b: str, settings: dict, name: str = "",
+             same_vocab: pd.DataFrame | None = None, text_meta: pd.DataFrame | None = None) -> str:
+        """text_meta: one row per text (in text order) of metadata columns, e.g. domain."""
         tables = {"texts": pd.DataFrame({"text": result.texts}), **{t: getattr(result, t) for t in TABLES}}
+        extra = {"same_vocab": same_vocab, "text_meta": text_meta}
+        tables.update({k: v.reset_index(drop=True) for k, v in extra.items() if v is not None and len(v.columns)})
+        built = corpus_ranking.build(result.texts, result.words, result.tokens, tables.get("same_vocab"))
+        tables.update({RANKING[k]: v for k, v in built.items()})
         meta = {"name": name, "model_a": model_a, "model_b": model_b, "settings": settings}
         row = {
             "name": name or _default_name(result), "model_a": model_a, "model_b": model_b,
@@ -45,6 +59,24 @@ class RunStore(Catalog):
         tables = self.read_tables(run_id, ("texts",) + TABLES)
         texts = tables.pop("texts")["text"].tolist()
         return PairResult(texts=texts, **tables), meta
+
+    def optional(self, run_id: str) -> dict[str, pd.DataFrame]:
+        """The OPTIONAL tables this run has (older runs and most runs have none)."""
+        folder = self.folder_of(run_id)
+        return {name: pd.read_parquet(folder / f"{name}.parquet") for name in OPTIONAL
+                if (folder / f"{name}.parquet").is_file()}
+
+    def ranking(self, run_id: str) -> dict[str, pd.DataFrame]:
+        """{"texts", "spans"}: the run's corpus-ranking aggregates; a run saved before they existed
+        gets them built once and written into its folder."""
+        folder = self.folder_of(run_id)
+        paths = {k: folder / f"{v}.parquet" for k, v in RANKING.items()}
+        if all(p.is_file() for p in paths.values()):
+            return {k: pd.read_parquet(p) for k, p in paths.items()}
+        pair, _ = self.load(run_id)
+        built = corpus_ranking.build(pair.texts, pair.words, pair.tokens, self.optional(run_id).get("same_vocab"))
+        atomic.write_parquets({paths[k]: v for k, v in built.items()})
+        return built
 
 
 def _default_name(result: PairResult) -> str:

@@ -152,6 +152,7 @@ def corpus(n_texts=30, seed=0):
 
 def test_group_aggregates_match_a_direct_pandas_groupby():
     w = corpus()
+    w[D.DOMAIN_COLUMN] = np.where(w["text_id"] % 2 == 0, "even", "odd")  # a text's metadata label
     agg = D.group_aggregates(w, n_boot=200, seed=0)
     assert agg.columns.tolist() == D.AGGREGATE_COLUMNS
     assert set(agg["family"]) == set(D.GROUPS)

@@ -94,3 +94,23 @@ def test_cli_needs_somewhere_to_put_the_result(corpus, tiny_a, tiny_b, isolated_
     result = run_cli("--model-a", tiny_a, "--model-b", tiny_b, "--input", folder / "c.jsonl", "--no-save-run")
     assert result.returncode == 1 and result.stderr.strip().splitlines() == [
         "error: nowhere to put the result: give --out, or drop --no-save-run"]
+
+
+def test_cli_keeps_metadata_columns_with_the_run(tmp_path, tiny_a, tiny_b, isolated_cache):
+    from backend.store.runs import RunStore
+
+    rows = [{"text": "The quick brown fox.", "domain": "news", "split": "dev"},
+            {"text": "   ", "domain": "dropped", "split": "dev"},  # read_texts drops it: so does its metadata
+            {"text": "def f(x):\n    return x + 1", "domain": "code", "split": "test"},
+            {"text": "Alice: hi!", "domain": "chat"}]
+    (tmp_path / "m.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    result = run_cli("--model-a", tiny_a, "--model-b", tiny_b, "--input", tmp_path / "m.jsonl",
+                     "--meta-columns", "domain,split")
+    assert result.returncode == 0, result.stderr
+    run_id = RunStore().list()["id"][0]
+    meta = RunStore().optional(run_id)["text_meta"]
+    assert meta["domain"].tolist() == ["news", "code", "chat"]
+    assert meta["split"].tolist()[:2] == ["dev", "test"] and pd.isna(meta["split"].iloc[2])
+    assert len(RunStore().ranking(run_id)["texts"]) == 3
+    bad = run_cli("--model-a", tiny_a, "--model-b", tiny_b, "--input", tmp_path / "m.jsonl", "--meta-columns", "genre")
+    assert bad.returncode != 0 and "no column 'genre'" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1

@@ -65,6 +65,7 @@ def test_an_example_opens_with_its_word_marked_and_in_view_and_a_refresh_offers_
     open_app(page, server)
     type_and_score(page, LONG_TEXT[:2500])
     page.get_by_role("link", name="Differences").click()
+    page.get_by_role("tab", name="Leaderboards").click()  # the page opens on "Where they differ"
     opener = page.get_by_role("button").filter(has_text="open_in_new").last  # the last example listed
     opener.wait_for(state="visible", timeout=60_000)
     opener.click()
