@@ -95,3 +95,19 @@ def test_graph_estimators_use_nli_probabilities_when_clustering_by_nli(app, tmp_
     assert any("NLI entailment probabilities" in c.value for c in at.caption)
     memo = at.session_state["_unc_memo"]
     assert any(key[0] == "estimators" and "nli" in key[1] for key in memo)
+
+
+def test_an_uploaded_answer_column_gives_gold_answers(app):
+    at = open_page(app)
+    at.radio(key="unc_mode").set_value("Upload").run()
+    at.file_uploader(key="unc_upload").set_value([
+        ("qa.csv", b"text,answer\nWhat is 1 + 2?,3\n,orphan answer\nName a fruit.,\n", "text/csv"),
+    ]).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.selectbox(key="unc_column").options == ["text"]  # the answer column is not offered as prompts
+    at.number_input(key="unc_n").set_value(2)
+    at.number_input(key="unc_max_new").set_value(4)
+    at.button(key="unc_run").click().run()
+    assert not at.exception, at.exception
+    result = at.session_state["unc_result"]
+    assert result.prompts == ["What is 1 + 2?", "Name a fruit."] and result.answers == ["3", ""]
