@@ -55,9 +55,13 @@ def scatter_a_vs_b(wide: pd.DataFrame, metric: str, labels: tuple[str, str], uni
     finite = np.concatenate([x[np.isfinite(x)], y[np.isfinite(y)]])
     top = float(finite.max()) if finite.size else 1.0
     top = top * 1.08 if top > 0 else 1.0
+    # Axes start at 0 unless a metric goes below it (a log-determinant such as semantic volume is negative).
+    low = min(0.0, float(finite.min())) if finite.size else 0.0
+    low = low * 1.08 if low < 0 else 0.0
+    span = top - low
     fig = go.Figure()
     fig.add_trace(go.Scatter(
-        x=[0, top], y=[0, top], mode="lines", line=dict(color="#adb5bd", dash="dash", width=1),
+        x=[low, top], y=[low, top], mode="lines", line=dict(color="#adb5bd", dash="dash", width=1),
         hoverinfo="skip", showlegend=False,
     ))
     a_label, b_label = (html.escape(label) for label in labels)
@@ -74,16 +78,16 @@ def scatter_a_vs_b(wide: pd.DataFrame, metric: str, labels: tuple[str, str], uni
         showlegend=False,
     ))
     higher = m.higher if (m := metrics.find(metric)) else "higher"
-    fig.add_annotation(x=0.02 * top, y=0.97 * top, text=f"{b_label} {html.escape(higher)}", showarrow=False,
-                       xanchor="left", font=dict(color=COLOUR_B))
-    fig.add_annotation(x=0.97 * top, y=0.03 * top, text=f"{a_label} {html.escape(higher)}", showarrow=False,
-                       xanchor="right", font=dict(color=COLOUR_A))
+    fig.add_annotation(x=low + 0.02 * span, y=low + 0.97 * span, text=f"{b_label} {html.escape(higher)}",
+                       showarrow=False, xanchor="left", font=dict(color=COLOUR_B))
+    fig.add_annotation(x=low + 0.97 * span, y=low + 0.03 * span, text=f"{a_label} {html.escape(higher)}",
+                       showarrow=False, xanchor="right", font=dict(color=COLOUR_A))
     title = _axis_title(metric, units)
     fig.update_layout(
         template=TEMPLATE, height=460, margin=dict(l=60, r=20, t=40, b=50),
         title=dict(text=f"{html.escape(title)}: one point per prompt", font=dict(size=14)),
-        xaxis=dict(title=f"{a_label} (A)", range=[0, top], zeroline=False),
-        yaxis=dict(title=f"{b_label} (B)", range=[0, top], zeroline=False, scaleanchor="x", scaleratio=1),
+        xaxis=dict(title=f"{a_label} (A)", range=[low, top], zeroline=False),
+        yaxis=dict(title=f"{b_label} (B)", range=[low, top], zeroline=False, scaleanchor="x", scaleratio=1),
     )
     return fig
 

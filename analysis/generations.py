@@ -144,7 +144,8 @@ def model_summary(samples: pd.DataFrame, summary: pd.DataFrame, embeddings: np.n
     for model, per_prompt in summary.groupby("model", sort=False):
         record = {"model": model, "n_prompts": int(len(per_prompt))}
         for metric in PROMPT_METRICS:
-            record[f"mean_{metric}"] = float(per_prompt[metric].astype(float).mean())
+            if metric in per_prompt.columns:  # the added estimators join the summary later (analysis/uncertainty_table.py)
+                record[f"mean_{metric}"] = float(per_prompt[metric].astype(float).mean())
         rows = np.flatnonzero((samples["model"] == model).to_numpy() & ~samples["is_reference"].to_numpy(dtype=bool))
         overall = diversity_summary([texts[i] for i in rows], None if embeddings is None else np.asarray(embeddings)[rows])
         record.update({f"all_{k}": v for k, v in overall.items()})

@@ -131,3 +131,29 @@ _prompt("vendi_embedding", "Vendi score (embeddings)", "", "more diverse",
         "Effective number of distinct samples, from embedding similarity (1..N)")
 _prompt("vendi_ngram", "Vendi score (n-grams)", "", "more diverse",
         "Effective number of distinct samples, from n-gram count vectors (1..N)")
+
+# Uncertainty estimators beyond semantic entropy (analysis/uncertainty_estimators.py, analysis/uncertainty_graph.py;
+# computed per prompt and model by analysis/uncertainty_table.py). Each is oriented so that higher = more uncertain.
+_prompt("reference_nll", "Max sequence probability (−ln p)", "nats", "more uncertain",
+        "−ln p of the low-temperature reference answer: maximum sequence probability, flipped so higher is less sure")
+_prompt("reference_perplexity", "Reference perplexity", "", "more uncertain",
+        "Perplexity of the reference answer: exp of minus its mean token logprob")
+_prompt("mc_sequence_entropy", "MC sequence entropy", "nats", "more uncertain",
+        "Monte-Carlo sequence entropy: minus the mean total logprob of the samples (its length-normalised "
+        "form is the naive predictive entropy)")
+_prompt("lexical_dissimilarity", "Lexical similarity (1 − ROUGE-L)", "", "more uncertain",
+        "1 − the mean pairwise ROUGE-L F1 of the samples (Fomicheva et al. 2020): lexical similarity, flipped")
+_prompt("eigv", "EigV", "", "more uncertain",
+        "Σ max(0, 1 − λ) over the normalised graph Laplacian of the samples' similarity (Lin et al. 2023): "
+        "a continuous number of meanings. Similarity: NLI entailment when clustering by NLI, else embedding cosine")
+_prompt("degree", "Degree", "", "more uncertain",
+        "trace(N·I − D)/N² = 1 − mean pairwise similarity of the samples (Lin et al. 2023)")
+_prompt("eccentricity", "Eccentricity", "", "more uncertain",
+        "Spread of the samples' spectral embeddings from the similarity graph's Laplacian (Lin et al. 2023)")
+_prompt("kernel_language_entropy", "Kernel language entropy", "nats", "more uncertain",
+        "Von Neumann entropy of the heat kernel (t = 0.3) over the samples' similarity graph (Nikitin et al. 2024)")
+_prompt("eigenscore", "EigenScore", "", "more uncertain",
+        "Mean log-eigenvalue of the regularised covariance of the samples' sentence embeddings (INSIDE, "
+        "Chen et al. 2024)")
+_prompt("semantic_volume", "Semantic volume", "", "more uncertain",
+        "ln det of the Gram matrix (+ 0.001·I) of the samples' unit-normalised embeddings (Semantic Volume, 2025)")

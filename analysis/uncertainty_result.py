@@ -28,4 +28,5 @@ class UncertaintyResult:
     errors: dict = dataclasses.field(default_factory=dict)  # "a" | "b" -> why that model has no samples
     from_store: dict = dataclasses.field(default_factory=dict)  # "a" | "b" -> answered from the sample store
     elapsed: float = 0.0  # seconds the press took
+    answers: list[str] | None = None  # gold answer per prompt ("" for none; "a | b" for alternatives); None: no gold
     id: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex)  # keys the derived tables' memo

@@ -9,7 +9,7 @@ imported only when the button is pressed, so the page draws at once.
 import streamlit as st
 
 from ui import uncertainty_compare as compare
-from ui import uncertainty_downloads, uncertainty_sweep
+from ui import uncertainty_downloads, uncertainty_evaluation, uncertainty_sweep
 from ui.markdown import literal
 from ui.router import use_router
 from ui.sampling import kept_result, run_sampling
@@ -29,7 +29,7 @@ try:
 except Exception:  # noqa: BLE001 - the sidebar shows what is wrong with the spec
     st.caption("Ask both models the same questions many times; pick them in the sidebar.")
 
-prompts, input_errors = prompts_from_inputs()
+prompts, answers, input_errors = prompts_from_inputs()
 for line in input_errors:
     st.error(line)
 raw_settings = settings_from_inputs()
@@ -38,7 +38,7 @@ if st.button("Sample and compare", type="primary", key="unc_run", icon=":materia
     if input_errors:
         st.error("Fix the upload problem above first; the results below are unchanged.")
     else:
-        run_sampling(prompts, raw_settings)
+        run_sampling(prompts, raw_settings, answers)
 
 result = kept_result()
 if result is None:
@@ -57,6 +57,8 @@ st.subheader("Which model is more uncertain, and which more diverse?")
 compare.verdicts(result, clusters, unit)
 
 st.subheader("Per prompt, side by side")
+st.caption("Pick any uncertainty estimator or diversity metric: semantic entropy, likelihood and lexical baselines, "
+           "graph estimators (EigV, Degree, Eccentricity, kernel language entropy), EigenScore, semantic volume.")
 wide = compare.per_prompt(result, clusters, unit)
 
 st.subheader("A against B, one point per prompt")
@@ -64,6 +66,9 @@ compare.scatter(result, clusters, unit)
 
 with st.expander("Each model over all its samples"):
     compare.overall(result, clusters, unit)
+
+st.subheader("Which estimator predicts each model's errors?")
+uncertainty_evaluation.show(result, clusters)
 
 st.subheader("One prompt in detail")
 st.caption("Each sample is coloured by the model's next-token entropy at each token (hover for the top "

@@ -71,8 +71,11 @@ def _embed(samples: pd.DataFrame):
         return None
 
 
-def run_sampling(prompts: list[str], raw_settings: dict) -> UncertaintyResult | None:
-    """Sample both models, embed the answers, keep the tables. On failure say why; earlier results stay."""
+def run_sampling(prompts: list[str], raw_settings: dict, answers: list[str] | None = None) -> UncertaintyResult | None:
+    """Sample both models, embed the answers, keep the tables. On failure say why; earlier results stay.
+
+    answers: a gold answer per prompt (kept with the result for the correctness section; never shown to a model).
+    """
     if not prompts:
         st.error("Nothing to sample: type at least one prompt (one per line) or upload a file.")
         return None
@@ -112,6 +115,7 @@ def run_sampling(prompts: list[str], raw_settings: dict) -> UncertaintyResult | 
         model_inputs=pd.concat([r.prompts for r in results.values()], ignore_index=True),
         embeddings=embeddings, labels=(specs["a"].label, specs["b"].label), specs=(str(specs["a"]), str(specs["b"])),
         settings=raw_settings, errors=errors, from_store=from_store, elapsed=elapsed,
+        answers=None if answers is None else list(answers),
     )
     st.session_state[RESULT] = result
     st.session_state.pop(MEMO, None)

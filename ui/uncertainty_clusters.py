@@ -1,4 +1,4 @@
-"""Meaning clusters of the kept samples and the tables derived from them, remembered per result and clustering."""
+"""Meaning clusters of the kept samples and the tables derived from them (with every uncertainty estimator), remembered per result and clustering."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import generations as gen
+from analysis import uncertainty_table
 from analysis.uncertainty_result import UncertaintyResult
 from backend.errors import user_message
 from ui.markdown import literal
@@ -20,9 +21,10 @@ class Clustered:
     """One result's cluster labels (one per sample row) and the summaries computed from them."""
 
     labels: np.ndarray
-    summary: pd.DataFrame  # per prompt and model (analysis.generations.prompt_summary)
+    summary: pd.DataFrame  # per prompt and model (analysis.generations.prompt_summary + analysis.uncertainty_table)
     per_model: pd.DataFrame  # per model over all its samples (analysis.generations.model_summary)
     clustering: dict  # the clustering these came from (embedding when NLI failed and fell back)
+    similarity: str = "embedding cosine"  # what the graph estimators' similarity matrix W was built from
 
 
 def memo(name: str, key, compute):
@@ -58,6 +60,8 @@ def _nli_labels(result: UncertaintyResult, clustering: dict, key: tuple):
                     entails.prefetch([t if prompt is None else f"{prompt} {t}" for t in texts])
 
                 store[("labels", key)] = gen.entailment_labels(result.samples, entails, prompts, on_group=prefetch)
+                # Its memo holds p(entailment) of every pair judged: the graph estimators' W, with no new forward.
+                store[("entails", key)] = entails
         except Exception as error:  # noqa: BLE001 - offline hub, not an NLI model, ...
             failed[key] = f"NLI clustering with “{literal(clustering['name'])}” failed: {literal(user_message(error))}"
             st.error(failed[key])
@@ -76,6 +80,22 @@ def cluster_labels(result: UncertaintyResult, clustering: dict):
     return _nli_labels(result, clustering, (result.id, "nli", clustering["name"], clustering["with_prompt"]))
 
 
+def _estimators(result: UncertaintyResult, clustering: dict):
+    """(per-prompt estimator table, what W came from): NLI entailment probabilities when clustered by NLI."""
+    if clustering["method"] == "nli":
+        key = (result.id, "nli", clustering["name"], clustering["with_prompt"])
+        entails = st.session_state.get(MEMO, {}).get(("entails", key))
+        if entails is not None:
+            prompts = dict(enumerate(result.prompts)) if clustering["with_prompt"] else None
+            table = memo("estimators", key, lambda: uncertainty_table.estimator_table(
+                result.samples, result.embeddings, entails.probability, prompts))
+            return table, f"NLI entailment probabilities ({clustering['name']})"
+    # Cosine W does not depend on the threshold: one table per result.
+    table = memo("estimators", (result.id, "cosine"),
+                 lambda: uncertainty_table.estimator_table(result.samples, result.embeddings))
+    return table, "embedding cosine" if result.embeddings is not None else "nothing (no embeddings)"
+
+
 def clustered(result: UncertaintyResult, clustering: dict) -> Clustered | None:
     """Clusters and summaries; a failed NLI clustering falls back to embeddings when there are any."""
     labels = cluster_labels(result, clustering)
@@ -86,6 +106,8 @@ def clustered(result: UncertaintyResult, clustering: dict) -> Clustered | None:
     if labels is None:
         return None
     key = (result.id, clustering_key(clustering))
-    summary = memo("summary", key, lambda: gen.prompt_summary(result.samples, labels, result.embeddings))
+    estimators, similarity = _estimators(result, clustering)
+    summary = memo("summary", key, lambda: uncertainty_table.with_estimators(
+        gen.prompt_summary(result.samples, labels, result.embeddings), estimators))
     per_model = memo("per_model", key, lambda: gen.model_summary(result.samples, summary, result.embeddings))
-    return Clustered(labels, summary, per_model, clustering)
+    return Clustered(labels, summary, per_model, clustering, similarity)

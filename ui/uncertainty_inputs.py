@@ -1,11 +1,18 @@
-"""The uncertainty page's inputs: the prompts (typed or uploaded), the sampling settings and the clustering."""
+"""The uncertainty page's inputs: the prompts (typed or uploaded) with their gold answers, the sampling settings and the clustering."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
 
 from analysis.uncertainty import DEFAULT_DISTANCE_THRESHOLD
-from backend.corpus.inputs import InputError, read_texts, table_columns
+from analysis.uncertainty_correctness import split_gold
+from backend.corpus.inputs import InputError, decode_utf8, read_texts, table_columns
 
 EXAMPLES = (
     "What is the capital of Australia?\n"
@@ -16,6 +23,8 @@ EXAMPLES = (
 )
 BASE_FORMAT = "Question: {prompt}\nAnswer:"
 METHODS = ("Embeddings (all-MiniLM-L6-v2)", "NLI entailment")
+QUESTIONS_WITH_ANSWERS = Path(__file__).resolve().parents[1] / "data" / "example_questions.csv"
+ANSWER_COLUMN = "answer"
 
 
 def _load_examples() -> None:
@@ -23,29 +32,73 @@ def _load_examples() -> None:
     st.session_state["unc_mode"] = "Type"
 
 
-def prompts_from_inputs() -> tuple[list[str], list[str]]:
-    """(prompts, error lines)."""
+def _load_questions_with_answers() -> None:
+    """The shipped question set as "question<TAB>answer" lines in the prompt box."""
+    with open(QUESTIONS_WITH_ANSWERS, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    st.session_state["unc_text"] = "\n".join(f"{row['text']}\t{row[ANSWER_COLUMN]}" for row in rows)
+    st.session_state["unc_mode"] = "Type"
+
+
+def _table(data: bytes, name: str) -> pd.DataFrame:
+    """A .csv or .jsonl upload as strings, every row kept (prompts and answers must stay aligned)."""
+    text = decode_utf8(data, name)
+    try:
+        if name.lower().endswith(".csv"):
+            return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        return pd.DataFrame.from_records([json.loads(line) for line in text.splitlines() if line.strip()])
+    except (ValueError, TypeError, pd.errors.ParserError) as error:
+        raise InputError(f"{name} could not be parsed: {str(error).splitlines()[0]}") from None
+
+
+def _with_answers(data: bytes, name: str, column: str) -> tuple[list[str], list[str]]:
+    """(prompts, gold answers) from the prompt column and the `answer` column; rows with no prompt dropped."""
+    frame = _table(data, name)
+    pairs = [(str(q).strip(), "" if a is None or (isinstance(a, float) and a != a) else str(a).strip())
+             for q, a in zip(frame[column], frame[ANSWER_COLUMN]) if isinstance(q, str) and q.strip()]
+    if not pairs:
+        raise InputError(f"{name} contains no text")
+    return [q for q, _ in pairs], [a for _, a in pairs]
+
+
+def prompts_from_inputs() -> tuple[list[str], list[str] | None, list[str]]:
+    """(prompts, gold answers or None, error lines).
+
+    Typed: one prompt per line, "question<TAB>answer" for a gold answer. Uploaded: a .csv /
+    .jsonl `answer` column next to the prompts gives them.
+    """
     mode = st.radio("Prompts", ("Type", "Upload"), horizontal=True, key="unc_mode", label_visibility="collapsed")
     if mode == "Type":
-        st.button("Load five example questions", key="unc_examples", on_click=_load_examples,
+        c1, c2 = st.columns(2)
+        c1.button("Load five example questions", key="unc_examples", on_click=_load_examples,
                   icon=":material/quiz:")
-        text = st.text_area("Prompts, one per line", key="unc_text", height=150,
-                            placeholder="What is the capital of France?\nWho painted the Mona Lisa?")
-        return [line.strip() for line in (text or "").splitlines() if line.strip()], []
-    upload = st.file_uploader("A .txt file (one prompt per line), or a .csv / .jsonl with a text column",
+        c2.button("Load example questions with answers", key="unc_examples_gold", on_click=_load_questions_with_answers,
+                  icon=":material/fact_check:",
+                  help="40 short factual questions with gold answers: the page then shows each model's accuracy and "
+                       "which uncertainty estimator predicts its errors.")
+        text = st.text_area("Prompts, one per line (question, a tab, its gold answer — optional)", key="unc_text",
+                            height=150, placeholder="What is the capital of France?\tParis\nWho painted the Mona Lisa?")
+        prompts, answers = split_gold((text or "").splitlines())
+        return prompts, answers, []
+    upload = st.file_uploader("A .txt file (one prompt per line), or a .csv / .jsonl with a text column "
+                              f"(and an optional '{ANSWER_COLUMN}' column of gold answers)",
                               type=["txt", "csv", "jsonl"], key="unc_upload")
     if upload is None:
-        return [], []
+        return [], None, []
     data, name = upload.getvalue(), upload.name
     try:
         column = "text"
         if name.lower().endswith((".csv", ".jsonl")):
             columns = table_columns(data, name)
-            column = st.selectbox("Column with the prompts", columns, key="unc_column",
-                                  index=columns.index("text") if "text" in columns else 0)
-        return [p.strip() for p in read_texts(data, name, split="line", text_column=column)], []
+            choices = [c for c in columns if c != ANSWER_COLUMN] or columns
+            column = st.selectbox("Column with the prompts", choices, key="unc_column",
+                                  index=choices.index("text") if "text" in choices else 0)
+            if ANSWER_COLUMN in columns and column != ANSWER_COLUMN:
+                prompts, answers = _with_answers(data, name, column)
+                return prompts, answers, []
+        return [p.strip() for p in read_texts(data, name, split="line", text_column=column)], None, []
     except InputError as error:
-        return [], [str(error)]
+        return [], None, [str(error)]
 
 
 def settings_from_inputs() -> dict:

@@ -5,7 +5,8 @@ e.g. microsoft/deberta-large-mnli) whose config.id2label has an
 "entailment" label. `Entailment` is the `entails(premise, hypothesis)`
 callable that analysis.uncertainty.cluster_by_entailment takes: True when the
 most likely label is entailment (strict: neutral is not entailment; the
-clustering asks both directions).
+clustering asks both directions). It also keeps each pair's entailment
+probability, for the graph estimators of analysis/uncertainty_graph.py.
 """
 
 from __future__ import annotations
@@ -43,11 +44,11 @@ class NLIModel:
     device: str = "cpu"
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
 
-    def predict(self, pairs: Sequence[tuple[str, str]], batch_size: int = DEFAULT_BATCH) -> np.ndarray:
-        """Most likely class index of each (premise, hypothesis) pair, shape [n]."""
+    def probabilities(self, pairs: Sequence[tuple[str, str]], batch_size: int = DEFAULT_BATCH) -> np.ndarray:
+        """Softmax class probabilities of each (premise, hypothesis) pair, shape [n, n_classes], float64."""
         import torch
 
-        out = np.zeros(len(pairs), dtype=np.int64)
+        out = None
         limit = min(int(getattr(self.tokenizer, "model_max_length", MAX_PAIR_TOKENS) or MAX_PAIR_TOKENS), MAX_PAIR_TOKENS)
         with self.lock, torch.inference_mode():
             for start in range(0, len(pairs), batch_size):
@@ -56,9 +57,18 @@ class NLIModel:
                     [p for p, _ in chunk], [h for _, h in chunk],
                     padding=True, truncation=True, max_length=limit, return_tensors="pt",
                 ).to(self.device)
-                logits = self.model(**encoded).logits
-                out[start : start + len(chunk)] = logits.argmax(-1).cpu().numpy()
-        return out
+                # Softmax in float64 on the CPU: probabilities near 0 or 1 keep their digits.
+                probs = torch.softmax(self.model(**encoded).logits.double(), dim=-1).cpu().numpy()
+                if out is None:
+                    out = np.zeros((len(pairs), probs.shape[1]))
+                out[start : start + len(chunk)] = probs
+        return np.zeros((0, 0)) if out is None else out
+
+    def predict(self, pairs: Sequence[tuple[str, str]], batch_size: int = DEFAULT_BATCH) -> np.ndarray:
+        """Most likely class index of each (premise, hypothesis) pair, shape [n]."""
+        if not len(pairs):
+            return np.zeros(0, dtype=np.int64)
+        return self.probabilities(pairs, batch_size).argmax(-1).astype(np.int64)
 
     def entails_fn(self) -> "Entailment":
         return Entailment(self)
@@ -69,12 +79,15 @@ class Entailment:
 
     Greedy clustering asks one pair at a time, which is one forward each;
     prefetching every ordered pair of a prompt's distinct answers first turns
-    that into a few batched forwards.
+    that into a few batched forwards. The entailment PROBABILITY of every pair
+    judged is kept too (`probability`): the graph uncertainty estimators build
+    their similarity matrix from it.
     """
 
     def __init__(self, nli: NLIModel):
         self.nli = nli
         self.memo: dict[tuple[str, str], bool] = {}
+        self.probabilities: dict[tuple[str, str], float] = {}  # p(entailment) of each judged pair
         self.calls = 0  # forwards asked of the model (pairs), for tests and progress
 
     def __call__(self, premise: str, hypothesis: str) -> bool:
@@ -82,6 +95,13 @@ class Entailment:
         if key not in self.memo:
             self._run([key])
         return self.memo[key]
+
+    def probability(self, premise: str, hypothesis: str) -> float:
+        """p(entailment | premise, hypothesis) under the NLI model, memoised like __call__."""
+        key = (premise, hypothesis)
+        if key not in self.probabilities:
+            self._run([key])
+        return self.probabilities[key]
 
     def prefetch(self, texts: Iterable[str]) -> None:
         """Evaluate every ordered pair of distinct texts not yet known."""
@@ -91,10 +111,11 @@ class Entailment:
             self._run(pairs)
 
     def _run(self, pairs: list[tuple[str, str]]) -> None:
-        labels = self.nli.predict(pairs)
+        probs = self.nli.probabilities(pairs)
         self.calls += len(pairs)
-        for pair, label in zip(pairs, labels):
-            self.memo[pair] = bool(label == self.nli.entailment)
+        for pair, row in zip(pairs, probs):
+            self.memo[pair] = bool(int(row.argmax()) == self.nli.entailment)
+            self.probabilities[pair] = float(row[self.nli.entailment])
 
 
 def load_nli(source: str, device: str = "cpu", allow_pickle: bool = False, trust_remote_code: bool = False) -> NLIModel:

@@ -22,6 +22,7 @@ from analysis.diversity import DIVERSITY_METRICS
 from analysis.metric_registry import Registry, UnknownMetric
 from analysis.schema import SAME_VOCAB_COLUMNS, TOKEN_COLUMNS, WORD_COLUMNS
 from analysis.uncertainty import UNCERTAINTY_METRICS
+from analysis.uncertainty_table import ESTIMATOR_COLUMNS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,7 +131,7 @@ def test_stored_metric_is_a_column_of_its_table(name):
         "tokens": TOKEN_COLUMNS,
         "words": WORD_COLUMNS,
         "same_vocab": SAME_VOCAB_COLUMNS,
-        "prompts": (*UNCERTAINTY_METRICS, "reference_mean_entropy", *DIVERSITY_METRICS),
+        "prompts": (*UNCERTAINTY_METRICS, "reference_mean_entropy", *DIVERSITY_METRICS, *ESTIMATOR_COLUMNS),
     }[m.table]
     assert name in columns
 
@@ -144,6 +145,7 @@ def test_uncertainty_keys_are_declared_in_picker_order():
         "discrete_semantic_entropy", "likelihood_semantic_entropy", "naive_predictive_entropy", "n_clusters",
         "reference_mean_entropy", "distinct_1", "distinct_2", "distinct_3", "ngram_diversity", "self_bleu",
         "compression_ratio", "mean_pairwise_cosine_distance", "vendi_embedding", "vendi_ngram",
+        *ESTIMATOR_COLUMNS,
     ]
     assert METRIC_INFO["n_clusters"] == dict(label="Meaning clusters", unit="", higher="more uncertain",
                                              help="Number of distinct meanings among the samples")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -77,6 +78,24 @@ def test_prefetch_batches_give_the_same_answers(nli):
     assert calls == len(set(ANSWERS)) * (len(set(ANSWERS)) - 1)
     assert {pair: batched(*pair) for pair in one_by_one} == one_by_one
     assert batched.calls == calls  # everything came from the memo
+
+
+def test_entailment_probabilities_are_kept(nli):
+    """The graph estimators need p(entailment), not only the verdict: softmax of the logits, in [0, 1]."""
+    entails = nli.entails_fn()
+    entails.prefetch(ANSWERS[:4])
+    pairs = [(a, b) for a in ANSWERS[:4] for b in ANSWERS[:4] if a != b]
+    probs = nli.probabilities(pairs)
+    assert probs.shape == (len(pairs), 3) and np.allclose(probs.sum(axis=1), 1.0)
+    with torch.inference_mode():
+        for (premise, hypothesis), row in zip(pairs, probs):
+            encoded = nli.tokenizer(premise, hypothesis, return_tensors="pt")
+            expected = torch.softmax(nli.model(**encoded).logits.double(), -1)[0].numpy()
+            np.testing.assert_allclose(row, expected, atol=1e-6)
+            p = entails.probability(premise, hypothesis)
+            assert p == pytest.approx(row[nli.entailment], abs=1e-6)
+            assert entails(premise, hypothesis) is bool(row.argmax() == nli.entailment)
+    assert nli.predict([]).shape == (0,)
 
 
 def test_strict_bidirectional_clusters(nli):

@@ -1,0 +1,131 @@
+"""Which uncertainty estimator predicts each model's errors: accuracy, AUROC / PRR with intervals, rejection curves."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from analysis import metrics
+from analysis import uncertainty_correctness as corr
+from analysis import uncertainty_evaluation as ev
+from analysis.uncertainty_plots import rejection_curves_figure
+from analysis.uncertainty_result import UncertaintyResult
+from analysis.uncertainty_table import estimator_names
+from ui import downloads
+from ui.markdown import literal
+from ui.uncertainty_clusters import Clustered, clustering_key, memo
+
+NAMES = {"a": "A", "b": "B"}
+
+
+def has_gold(result: UncertaintyResult) -> bool:
+    return bool(result.answers) and any(corr.gold_alternatives(a) for a in result.answers)
+
+
+def _interval(value: float, low: float, high: float) -> str:
+    if math.isnan(value):
+        return "—"
+    return f"{value:.2f}" + ("" if math.isnan(low) else f" [{low:.2f}, {high:.2f}]")
+
+
+def estimator_grid(evaluation: pd.DataFrame, labels: tuple[str, str]) -> pd.DataFrame:
+    """Estimators × (model A, model B): "AUROC [low, high]" and "PRR [low, high]" as text, one row per estimator."""
+    rows = []
+    for estimator, group in evaluation.groupby("estimator", sort=False):
+        row = {"estimator": metrics.get(estimator).label}
+        for side, label in zip("ab", labels):
+            here = group[group["model"] == side]
+            r = here.iloc[0] if len(here) else None
+            name = f"{NAMES[side]} · {label}"
+            row[f"AUROC · {name}"] = "—" if r is None else _interval(r.auroc, r.auroc_low, r.auroc_high)
+            row[f"PRR · {name}"] = "—" if r is None else _interval(r.prr, r.prr_low, r.prr_high)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _accuracy(accuracy: pd.DataFrame, labels: tuple[str, str]) -> None:
+    for column, side, label in zip(st.columns(2), "ab", labels):
+        here = accuracy[accuracy["model"] == side]
+        if not len(here) or here.iloc[0]["n_prompts"] == 0:
+            column.metric(f"{NAMES[side]} · {label}: accuracy", "—")
+            continue
+        row = here.iloc[0]
+        column.metric(f"{NAMES[side]} · {label}: accuracy", f"{row.accuracy:.0%}",
+                      help="Share of prompts whose low-temperature reference answer is correct.")
+        column.caption(f"{int(round(row.accuracy * row.n_prompts))} of {row.n_prompts} reference answers correct; "
+                       f"{row.sample_accuracy:.0%} of the sampled answers.")
+
+
+def _best(evaluation: pd.DataFrame, labels: tuple[str, str]) -> dict[str, str]:
+    best = ev.best_estimators(evaluation)
+    for side, label in zip("ab", labels):
+        if side not in best:
+            st.markdown(f"- **{NAMES[side]} · {literal(label)}**: no estimator can be judged (it needs both right "
+                        "and wrong answers among the prompts with gold).")
+            continue
+        r = evaluation[(evaluation["model"] == side) & (evaluation["estimator"] == best[side])].iloc[0]
+        st.markdown(f"- **{NAMES[side]} · {literal(label)}**: best is **{metrics.get(best[side]).label}** — "
+                    f"PRR {_interval(r.prr, r.prr_low, r.prr_high)}, AUROC {_interval(r.auroc, r.auroc_low, r.auroc_high)} "
+                    f"over {r.n} prompts ({r.n_wrong} wrong).")
+    return best
+
+
+def show(result: UncertaintyResult, clusters: Clustered) -> None:
+    """The section; says how to get it when the prompts came without gold answers."""
+    if not has_gold(result):
+        st.info("Give the prompts gold answers to see each model's accuracy and which estimator predicts its "
+                "errors: type \"question<TAB>answer\" lines, upload a .csv / .jsonl with an `answer` column, or "
+                "press **Load example questions with answers**.")
+        return
+    rule = st.radio("An answer is correct when", list(corr.RULES), format_func=corr.RULES.get, key="unc_rule",
+                    horizontal=True, help="SQuAD's rule suits short answers; a sentence that contains the right "
+                                          "name fails its F1 ≥ 0.5, so 'contains' is offered for chatty models.")
+    correct = memo("correct", (result.id, rule), lambda: corr.correctness(result.samples, result.answers, rule))
+    per_prompt = corr.correctness_table(result.samples, correct)
+    table = clusters.summary.assign(model=clusters.summary["model"].astype(str)).merge(
+        per_prompt, on=["prompt_id", "model"], how="left")
+    names = estimator_names()
+    evaluation = memo("evaluation", (result.id, clustering_key(clusters.clustering), rule),
+                      lambda: ev.evaluation_table(table, names))
+
+    _accuracy(ev.accuracy_table(per_prompt), result.labels)
+    st.markdown("**Which estimator best predicts each model's errors** (highest PRR):")
+    best = _best(evaluation, result.labels)
+    st.dataframe(estimator_grid(evaluation, result.labels), hide_index=True, key="unc_eval_table")
+    st.caption(f"Per estimator and model: AUROC (chance 0.5) and PRR (chance 0, oracle 1) of the uncertainty for "
+               f"the reference answer being wrong, with {ev.LEVEL:.0%} intervals from {ev.N_BOOT} resamples of the "
+               f"prompts (seed {ev.SEED}). Graph estimators use a similarity from {clusters.similarity}.")
+    curves = {}
+    for side in "ab":
+        if side in best:
+            group = table[table["model"] == side]
+            curves[side] = (metrics.get(best[side]).label,
+                            ev.rejection_curve(group[best[side]].to_numpy(float), group["correct"].to_numpy(float)))
+    if curves:
+        fig = rejection_curves_figure(curves, result.labels)
+        st.plotly_chart(fig, key="unc_rejection")
+        downloads.figure_buttons(fig, "duet-rejection-curves", "unc_rejection_dl")
+    with st.expander("Each prompt's gold answer and reference answers"):
+        st.dataframe(_answers_table(result, per_prompt), hide_index=True, key="unc_eval_answers")
+    samples = result.samples.assign(gold=[result.answers[int(p)] for p in result.samples["prompt_id"]],
+                                    correct=np.asarray(correct, dtype=float))
+    c1, c2 = st.columns(2)
+    with c1:
+        downloads.table_buttons(evaluation, "duet-estimator-evaluation", "unc_dl_eval")
+    with c2:
+        downloads.table_buttons(samples, "duet-answers-correctness", "unc_dl_correct")
+
+
+def _answers_table(result: UncertaintyResult, per_prompt: pd.DataFrame) -> pd.DataFrame:
+    samples = result.samples
+    refs = samples[samples["is_reference"]].assign(model=samples["model"].astype(str))
+    out = pd.DataFrame({"#": np.arange(1, len(result.prompts) + 1), "prompt": result.prompts, "gold": result.answers})
+    for side in "ab":
+        texts = refs[refs["model"] == side].set_index("prompt_id")["text"]
+        right = per_prompt[per_prompt["model"] == side].set_index("prompt_id")["correct"]
+        out[f"reference {NAMES[side]}"] = [str(texts.get(i, "")).strip() for i in range(len(result.prompts))]
+        out[f"correct {NAMES[side]}"] = [right.get(i, np.nan) for i in range(len(result.prompts))]
+    return out
