@@ -26,9 +26,10 @@ def reliability_figure(bins: pd.DataFrame, summary: pd.DataFrame, labels: dict[s
             )
         )
     fig.update_layout(
+        title="Reliability of the top-1 prediction (equal-mass bins)",
         xaxis=dict(title="top-1 probability (mean in bin)", range=[0, 1]),
         yaxis=dict(title="share where the top-1 token came next", range=[0, 1]),
         legend=LEGEND_BELOW,
-        margin=dict(l=60, r=20, t=30, b=90), height=420,
+        margin=dict(l=60, r=20, t=50, b=90), height=440,
     )
     return fig

@@ -128,5 +128,5 @@ def correctness_table(samples: pd.DataFrame, correct: np.ndarray) -> pd.DataFram
     frame = frame.assign(model=frame["model"].astype(str))
     ref = frame[frame["is_reference"]].groupby(["prompt_id", "model"])["correct"].first()
     acc = frame[~frame["is_reference"]].groupby(["prompt_id", "model"])["correct"].mean()
-    out = pd.concat([ref.rename("correct"), acc.rename("sample_accuracy")], axis=1).reset_index()
+    out = pd.concat({"correct": ref, "sample_accuracy": acc}, axis=1).reset_index()
     return out.astype({"prompt_id": "int64"})
