@@ -176,14 +176,11 @@ def _check_writable(out: Path) -> None:
 
     if out.is_dir():
         raise InputError(f"--out {out} is a folder; give a file name ending in .parquet")
-    probe = atomic.temp_name(out, "probe-")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b"")
-        probe.unlink()
+        atomic.probe_writable(out)
     except OSError as error:
         reason = error.strerror or type(error).__name__
-        where = error.filename if error.filename and error.filename != str(probe) else out.parent
+        where = error.filename if error.filename and atomic.TEMP_PREFIX not in str(error.filename) else out.parent
         raise InputError(f"cannot write --out {out}: {reason} ({where})") from None
 
 

@@ -10,7 +10,6 @@ concurrent callers queue on a model instead of interleaving on it, and each gets
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Callable
 
 import pandas as pd
@@ -89,7 +88,6 @@ def score_models(
     errors = dict(errors or {})
     failures: dict[str, Exception] = {}
     warnings: list[str] = []
-    score = functools.partial(cached_score_texts, warnings=warnings) if cache else score_texts
     tables: dict[str, pd.DataFrame] = {}
     for side in SIDES:
         loaded: LoadedModel | None = models.get(side)
@@ -97,7 +95,10 @@ def score_models(
             continue
         report = None if progress is None else (lambda done, total, side=side: progress(side, done, total))
         try:
-            tables[side] = score(loaded, texts, settings, report)
+            if cache:
+                tables[side] = cached_score_texts(loaded, texts, settings, report, warnings)
+            else:
+                tables[side] = score_texts(loaded, texts, settings, report)
         except Exception as error:  # noqa: BLE001 - reported per side, the other model still runs
             failures[side] = error
             errors[side] = f"{loaded.spec.label}: {user_message(error)}"

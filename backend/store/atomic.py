@@ -231,6 +231,25 @@ def write_parquets(tables: dict) -> list[Path]:
     return [path for path, _ in items]
 
 
+def probe_writable(path: str | Path) -> None:
+    """Raise the OSError a write of `path` would meet (a folder that cannot be made, a read-only
+    one), by making and removing an empty temporary beside it; `path` itself is not touched."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    probe = temp_name(path, "probe-")
+    with open(probe, "wb"):
+        pass
+    probe.unlink()
+
+
+def move_aside(path: str | Path, target: str | Path) -> Path:
+    """Rename `path` to `target` (same folder: atomic) and make the rename durable."""
+    target = Path(target)
+    os.replace(path, target)
+    fsync_dir(target.parent)
+    return target
+
+
 # --- folders -----------------------------------------------------------------------------
 
 

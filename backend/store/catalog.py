@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sqlite3
 import uuid
 from pathlib import Path
@@ -72,11 +71,11 @@ class Catalog:
                 n += 1
                 aside = path.with_name(f"{CATALOG}.corrupt-{time}-{n}")
             try:
-                os.replace(path, aside)
+                atomic.move_aside(path, aside)
                 for suffix in ("-journal", "-wal", "-shm"):  # a damaged catalog's journal must not replay into the new one
                     side = path.with_name(CATALOG + suffix)
                     if side.exists():
-                        os.replace(side, aside.with_name(aside.name + suffix))
+                        atomic.move_aside(side, aside.with_name(aside.name + suffix))
                 count = self._rebuild()
             except (OSError, sqlite3.Error) as failure:
                 raise StoreError(f"the run catalog {path} is unreadable ({first_line(error)}) and could not be rebuilt: "
