@@ -151,7 +151,12 @@ def _score(args) -> int:
         if outcome.same_vocab is not None:
             files[out.with_suffix(".same_vocab.parquet")] = outcome.same_vocab
         # Each complete or absent; the tokens file goes last, so once it is there the others are too.
-        atomic.write_parquets({**files, out: result.tokens})
+        try:
+            atomic.write_parquets({**files, out: result.tokens})
+        except OSError as error:  # checked before scoring, so rare: the disk filled up meanwhile
+            from backend.errors import user_message
+
+            raise InputError(f"cannot write --out {out}: {user_message(error)}") from None
         where = f" -> {out}, {len(result.words)} words -> {words_path}"
         if outcome.same_vocab is not None:
             where += f", same-vocabulary divergences -> {out.with_suffix('.same_vocab.parquet')}"

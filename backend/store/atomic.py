@@ -233,13 +233,28 @@ def write_parquets(tables: dict) -> list[Path]:
 
 def probe_writable(path: str | Path) -> None:
     """Raise the OSError a write of `path` would meet (a folder that cannot be made, a read-only
-    one), by making and removing an empty temporary beside it; `path` itself is not touched."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    probe = temp_name(path, "probe-")
-    with open(probe, "wb"):
-        pass
-    probe.unlink()
+    one): the missing folders are made, an empty temporary is made and removed in the last, and
+    the folders made are removed again (a run stopped before it writes leaves nothing behind).
+    `path` itself is not touched."""
+    folder = Path(path).parent
+    made: list[Path] = []
+    missing = []
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        missing.append(existing)
+        existing = existing.parent
+    try:
+        for step in reversed(missing):
+            step.mkdir()
+            made.append(step)
+        probe = temp_name(path, "probe-")
+        with open(probe, "wb"):
+            pass
+        probe.unlink()
+    finally:
+        for step in reversed(made):
+            with contextlib.suppress(OSError):
+                step.rmdir()
 
 
 def move_aside(path: str | Path, target: str | Path) -> Path:

@@ -125,6 +125,7 @@ def test_cli_checks_out_before_scoring(corpus, isolated_cache):
     result = run_cli("--model-a", "no-org/no-model", "--input", folder / "c.jsonl", "--out", out)
     assert result.returncode == 1 and result.stderr.strip().splitlines() == [
         f"error: cannot write --out {out}: Not a directory ({out.parent})"]
+    assert not (folder / "c.txt").is_dir()
 
 
 def test_cli_keeps_its_results_when_cache_and_run_store_fail(corpus, tiny_a, isolated_cache):
