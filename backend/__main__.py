@@ -7,8 +7,11 @@
 
 Saves the result in the run store (the dashboard's Runs page opens it) and, with
 --out, writes the token table of both models (column model = a|b) to OUT.parquet and
-the word-aligned table to OUT.words.parquet. Progress goes to stderr. Bad input
-exits non-zero with one line on stderr.
+the word-aligned table to OUT.words.parquet (and, when both models share a vocabulary,
+the KL/JS/top-k divergences to OUT.same_vocab.parquet). Progress goes to stderr. Bad input
+exits non-zero with one line on stderr, before any model loads where it can be told (numbers,
+specs, an --out that cannot be written). A cache or run store that cannot be written is a
+"warning:" line; --out is written all the same.
 
   python -m backend score ... --engine ray --input FILE_OR_FOLDER --out OUT_FOLDER
       [--address ADDR] [--workers N] [--num-gpus-per-worker G] [--batch-tokens T]
