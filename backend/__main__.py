@@ -8,8 +8,11 @@
 
 Saves the result in the run store (the dashboard's Runs page opens it) and, with
 --out, writes the token table of both models (column model = a|b) to OUT.parquet and
-the word-aligned table to OUT.words.parquet. Progress goes to stderr. Bad input
-exits non-zero with one line on stderr.
+the word-aligned table to OUT.words.parquet (and, when both models share a vocabulary,
+the KL/JS/top-k divergences to OUT.same_vocab.parquet). Progress goes to stderr. Bad input
+exits non-zero with one line on stderr, before any model loads where it can be told (numbers,
+specs, an --out that cannot be written). A cache or run store that cannot be written is a
+"warning:" line; --out is written all the same.
 
   python -m backend score ... --engine ray --input FILE_OR_FOLDER --out OUT_FOLDER
       [--address ADDR] [--workers N] [--num-gpus-per-worker G] [--batch-tokens T]
@@ -33,8 +36,15 @@ from backend.corpus.inputs import InputError  # light: no torch
 from backend.models.specs import DEFAULT_PAIR
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a refused argument said in one line (exit 2), like every other CLI error."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m backend", description="Duet: score texts with two models.")
+    parser = _Parser(prog="python -m backend", description="Duet: score texts with two models.")
     commands = parser.add_subparsers(dest="command", required=True)
     score = commands.add_parser("score", help="score a corpus with model A and model B")
     score.add_argument("--model-a", default=DEFAULT_PAIR[0], help="model spec (see backend/models/specs.py)")
@@ -49,9 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     score.add_argument("--meta-columns", default="",
                        help="local engine, .csv/.jsonl input: comma-separated columns kept with the run (e.g. "
                             "domain,source,split); the dashboard ranks and fits per domain with them")
-    score.add_argument("--top-k", type=int, default=5)
-    score.add_argument("--window", type=int, default=None)
-    score.add_argument("--stride", type=int, default=None)
+    score.add_argument("--top-k", type=_positive, default=5, help="alternatives kept per token (1 or more)")
+    score.add_argument("--window", type=_positive, default=None)
+    score.add_argument("--stride", type=_positive, default=None)
     score.add_argument("--compile-head", default="auto", choices=["auto", "on", "off"],
                        help="torch.compile the head statistics: same numbers, faster after a compile of up to half a "
                             "minute once per process (bench/README.md); auto: on for 100k tokens or more")
@@ -89,15 +99,18 @@ def main(argv: list[str] | None = None) -> int:
 def _score(args) -> int:
     from tqdm import tqdm
 
-    from backend.corpus.inputs import check_texts, read_texts
+    from backend.corpus.inputs import check_texts, read_rows
     from backend.models.loading import load_model
     from backend.scoring.pair import score_models
     from backend.models.specs import ModelSpec
 
     path = Path(args.input)
+    if path.is_dir():
+        raise InputError(f"{path} is a folder: the local engine reads one file; use --engine ray to score a folder")
     if not path.is_file():
         raise FileNotFoundError(f"no input file at {path}")
-    texts = check_texts(read_texts(path.read_bytes(), path.name, args.split, args.text_column))
+    rows = read_rows(path.read_bytes(), path.name, args.split, args.text_column)
+    texts = check_texts(rows.texts)
     meta = None
     if args.meta_columns:
         from backend.corpus.metadata import read_metadata
@@ -109,9 +122,13 @@ def _score(args) -> int:
         raise InputError(f"--out must end in .parquet, got {out.name}")
     if out is None and args.no_save_run:
         raise InputError("nowhere to put the result: give --out, or drop --no-save-run")
+    if out is not None:
+        _check_writable(out)  # before any model loads: a bad --out must not cost the scoring
     specs = ModelSpec.parse(args.model_a), ModelSpec.parse(args.model_b)
     settings = _settings(args)
     say = lambda message: print(message, file=sys.stderr)  # noqa: E731
+    if rows.skipped:
+        say(f"warning: {rows.skipped_note(path.name)}; the run's texts table keeps each text's source_row")
     loaded = [load_model(spec, progress=say) for spec in specs]
     bars: dict[str, tqdm] = {}
 
@@ -119,31 +136,72 @@ def _score(args) -> int:
         bar = bars.setdefault(model, tqdm(total=total, desc=f"model {model}", unit="tok", file=sys.stderr))
         bar.update(done - bar.n)
 
-    # Both models or nothing: a failed side raises its own error (one line, exit 1).
-    result = score_models(dict(zip("ab", loaded)), texts, settings, progress, same_vocab=False).result()
+    # Both models or nothing: a failed side raises its own error (one line, exit 1). Same-vocabulary
+    # divergences come too when both models share a vocabulary (a model and its int8 copy, say).
+    outcome = score_models(dict(zip("ab", loaded)), texts, settings, progress)
+    result = outcome.result()
     for bar in bars.values():
         bar.close()
     n_windows = int((result.tokens["context_tokens"] < result.tokens["position"]).sum())
     note = f"; {n_windows} tokens scored in sliding windows" if n_windows else ""
-    # The run store first: it is what the dashboard opens, and a bad --out folder must not lose it.
+    if "same_vocab" in outcome.errors:
+        outcome.warnings.append(f"same-vocabulary comparison unavailable: {outcome.errors['same_vocab']}")
+    # The run store and --out each on their own: a failure of one (a full disk, a damaged catalog)
+    # is a warning, and the other is still written.
     if not args.no_save_run:
-        from backend.store.runs import RunStore
-
         saved = {**settings.to_dict(), "engine": "local", "source": str(path.resolve())}
-        run_id = RunStore().save(result, str(specs[0]), str(specs[1]), saved,
-                                 args.name or f"{path.name}: {len(texts)} text(s)", text_meta=meta)
-        say(f"saved as run {run_id} (open it on the dashboard's Runs page)")
+        run_id = outcome.save_run(str(specs[0]), str(specs[1]), saved, args.name or f"{path.name}: {len(texts)} text(s)",
+                                  source_rows=rows.source_rows, text_meta=meta)
+        if run_id is not None:
+            say(f"saved as run {run_id} (open it on the dashboard's Runs page)")
+    for line in outcome.warnings:  # each on its own line, after the progress bars are closed
+        say(f"warning: {line}")
     where = ""
     if out is not None:
         from backend.store import atomic
 
         words_path = out.with_suffix(".words.parquet")
         atomic.sweep_leftovers(out.parent, recursive=False)
-        # Each complete or absent; the tokens file goes last, so once it is there its words are too.
-        atomic.write_parquets({words_path: result.words, out: result.tokens})
+        files = {words_path: result.words}
+        if outcome.same_vocab is not None:
+            files[out.with_suffix(".same_vocab.parquet")] = outcome.same_vocab
+        # Each complete or absent; the tokens file goes last, so once it is there the others are too.
+        try:
+            atomic.write_parquets({**files, out: result.tokens})
+        except OSError as error:  # checked before scoring, so rare: the disk filled up meanwhile
+            from backend.errors import user_message
+
+            raise InputError(f"cannot write --out {out}: {user_message(error)}") from None
         where = f" -> {out}, {len(result.words)} words -> {words_path}"
+        if outcome.same_vocab is not None:
+            where += f", same-vocabulary divergences -> {out.with_suffix('.same_vocab.parquet')}"
     say(f"scored {len(texts)} text(s): {len(result.tokens)} token rows{where}{note}")
     return 0
+
+
+def _positive(value: str) -> int:
+    """An argparse type: a whole number of at least 1 (refused before any model loads)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {number}")
+    return number
+
+
+def _check_writable(out: Path) -> None:
+    """--out's folder exists (or can be made) and takes a new file; else one line, before any scoring."""
+    from backend.store import atomic
+
+    if out.is_dir():
+        raise InputError(f"--out {out} is a folder; give a file name ending in .parquet")
+    try:
+        atomic.probe_writable(out)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        where = error.filename if error.filename and atomic.TEMP_PREFIX not in str(error.filename) else out.parent
+        raise InputError(f"cannot write --out {out}: {reason} ({where})") from None
 
 
 def _score_ray(args) -> int:

@@ -69,7 +69,14 @@ message = st.session_state.pop("_runs_message", None)
 if message:
     getattr(st, message[0])(message[1])
 
-runs = RunStore().list()
+try:
+    store = RunStore()  # an unreadable catalog is moved aside and rebuilt here (store.notes says so)
+    runs = store.list()
+except Exception as error:  # noqa: BLE001 - a catalog that could not even be rebuilt: say so, no traceback
+    st.error(f"The run catalog is unreadable: {literal(user_message(error))}")
+    st.stop()
+for note in store.notes:
+    st.warning(literal(note), icon=":material/build:")
 # An empty catalog comes back without columns: only a listing with rows has titles.
 titles = {} if runs.empty else {i: run_title(n, c) for i, c, n in zip(runs["id"], runs["created"], runs["name"])}
 if runs.empty:

@@ -93,11 +93,49 @@ def _flat(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def table_csv(table: pd.DataFrame) -> bytes:
-    return _flat(table).to_csv(index=False).encode("utf-8")
+# A spreadsheet runs a cell that begins with one of these as a formula (=cmd|' /C calc'!A0);
+# OWASP's advice: prefix such a cell with a quote, which makes it text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def table_parquet(table: pd.DataFrame) -> bytes:
+def defuse_formula(value):
+    """A text cell that a spreadsheet would read as a formula, made text ('=1+1 -> '\'=1+1'); anything else as is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _defused(table: pd.DataFrame) -> pd.DataFrame:
+    """Text columns with formula-like cells defused; numbers (a negative logprob) stay numbers."""
+    out = table.copy()
+    for column in out.columns:
+        if not (pd.api.types.is_numeric_dtype(out[column]) or pd.api.types.is_bool_dtype(out[column])):
+            out[column] = out[column].map(defuse_formula)
+    out.columns = [defuse_formula(str(c)) for c in out.columns]
+    return out
+
+
+def with_model_labels(table: pd.DataFrame, labels: dict | None) -> pd.DataFrame:
+    """labels ({"a": label of model A, "b": ...}) in the table itself, so an exported file says which
+    model is which: a model_label column beside a model column, else model_a/model_b label columns."""
+    if not labels:
+        return table
+    out = table.copy()
+    if "model" in out.columns and "model_label" not in out.columns:
+        out.insert(out.columns.get_loc("model") + 1, "model_label", out["model"].map(labels))
+    elif "model" not in out.columns:
+        for side in ("a", "b"):
+            if side in labels and f"model_{side}_label" not in out.columns:
+                out[f"model_{side}_label"] = labels[side]
+    return out
+
+
+def table_csv(table: pd.DataFrame, labels: dict | None = None) -> bytes:
+    """CSV safe to open in a spreadsheet: formula-like text cells defused (the parquet keeps the raw text)."""
+    return _defused(_flat(with_model_labels(table, labels))).to_csv(index=False).encode("utf-8")
+
+
+def table_parquet(table: pd.DataFrame, labels: dict | None = None) -> bytes:
     from backend.store.atomic import parquet_bytes
 
-    return parquet_bytes(table)
+    return parquet_bytes(with_model_labels(table, labels))

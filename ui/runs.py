@@ -12,5 +12,5 @@ def load_shown(run_id: str) -> ShownResult:
     pair, meta = store.load(run_id)
     settings = meta.get("settings") or {}
     return ShownResult(pair=pair, model_a=meta.get("model_a", ""), model_b=meta.get("model_b", ""),
-                       settings=settings, errors=dict(settings.get("failed") or {}), run_id=run_id,
-                       same_vocab=store.optional(run_id).get("same_vocab"))
+                       settings=settings, errors=dict(settings.get("failed") or {}),
+                       same_vocab=store.load_same_vocab(run_id), run_id=run_id)

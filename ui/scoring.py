@@ -40,7 +40,6 @@ def run_scoring(texts: list[str], top_k: int = 5, window: int | None = None, tex
         # should draw at once; the status box shows this wait.
         with st.spinner("Starting the model runtime…", show_time=True):
             from backend.models.resident import get_model
-            from backend.store.runs import RunStore
             from backend.scoring.pair import score_models
             from backend.scoring.score import ScoreSettings
         settings = ScoreSettings(top_k=top_k, window=window)
@@ -88,13 +87,12 @@ def run_scoring(texts: list[str], top_k: int = 5, window: int | None = None, tex
         saved_settings = settings.to_dict()
         if outcome.errors:
             saved_settings["failed"] = {k: v for k, v in outcome.errors.items() if k in ("a", "b")}
-        try:
-            run_id = RunStore().save(outcome.pair, str(specs["a"]), str(specs["b"]), saved_settings,
-                                     same_vocab=outcome.same_vocab, text_meta=text_meta)
-        except Exception as error:  # noqa: BLE001 - the results still show; only the history misses them
-            st.warning(f"Results not saved to the run history: {user_message(error)}")
+        run_id = outcome.save_run(str(specs["a"]), str(specs["b"]), saved_settings,
+                                  text_meta=text_meta)  # a failure: a warning, the results still show
         status.update(label=f"Scored in {elapsed:.1f} s" + (" (one model failed: see below)" if outcome.errors else ""),
                       state="complete", expanded=False)
+    for line in outcome.warnings:  # outside the status box, which is collapsed by now
+        st.warning(literal(line), icon=":material/warning:")
     shown = ShownResult(
         pair=outcome.pair, model_a=str(specs["a"]), model_b=str(specs["b"]), settings=saved_settings,
         errors=outcome.errors, same_vocab=outcome.same_vocab, run_id=run_id, elapsed_s=elapsed,

@@ -168,10 +168,11 @@ def render_result(shown: ShownResult, prefix: str) -> None:
         calibration_view.show(shown, prefix)
     with tabs["Download data"]:
         st.caption("All texts, both models. Values in nats (the storage unit), whatever the display unit.")
-        downloads.table_buttons(pair.tokens, "duet-tokens", f"{prefix}_tokens")
-        downloads.table_buttons(pair.words, "duet-words", f"{prefix}_words")
-        downloads.table_buttons(pair.summary, "duet-summary", f"{prefix}_summary")
+        named = dict(zip("ab", labels))  # the files say which model "a" and "b" are
+        downloads.table_buttons(pair.tokens, "duet-tokens", f"{prefix}_tokens", named)
+        downloads.table_buttons(pair.words, "duet-words", f"{prefix}_words", named)
+        downloads.table_buttons(pair.summary, "duet-summary", f"{prefix}_summary", named)
         if has_same:
-            downloads.table_buttons(shown.same_vocab, "duet-same-vocabulary", f"{prefix}_same")
+            downloads.table_buttons(shown.same_vocab, "duet-same-vocabulary", f"{prefix}_same", named)
     if "same_vocab" in shown.errors:
         st.warning(f"Same-vocabulary comparison unavailable: {literal(shown.errors['same_vocab'])}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -40,28 +41,71 @@ def table_columns(data: bytes, name: str) -> list[str]:
     return [str(c) for c in frame.columns]
 
 
+@dataclasses.dataclass
+class TextRows:
+    """The texts of one file, each with where it came from, and what was left out and why."""
+
+    texts: list[str]
+    source_rows: list[int]  # 1-based: the line (.jsonl, .txt split by line), row after the header (.csv) or paragraph
+    skipped: dict[str, list[int]] = dataclasses.field(default_factory=dict)  # reason -> source rows left out
+
+    def skipped_note(self, name: str) -> str:
+        """One line for the user, or "" when nothing was left out."""
+        if not self.skipped:
+            return ""
+        parts = []
+        for reason, rows in self.skipped.items():
+            shown = ", ".join(map(str, rows[:10])) + (", …" if len(rows) > 10 else "")
+            parts.append(f"{len(rows)} {reason} ({UNITS.get(Path(name).suffix.lower(), 'row')} {shown})")
+        total = sum(len(rows) for rows in self.skipped.values())
+        return f"{name}: skipped {total} row(s): {'; '.join(parts)}"
+
+
+UNITS = {".jsonl": "line", ".csv": "row", ".txt": "line", ".md": "line"}
+
+
 def read_texts(data: bytes, name: str, split: str = "none", text_column: str = "text") -> list[str]:
     """Texts from one file's bytes. Empty or whitespace-only texts are dropped; none left is an error."""
+    return read_rows(data, name, split, text_column).texts
+
+
+def read_rows(data: bytes, name: str, split: str = "none", text_column: str = "text") -> TextRows:
+    """read_texts with each text's source row, and the rows left out (no text, empty) counted by reason."""
     suffix = Path(name).suffix.lower()
     if not data:
         raise InputError(f"{name} is empty")
     if suffix in TEXT_SUFFIXES:
-        texts = split_text(decode_utf8(data, name), split)
+        candidates = _numbered_split(decode_utf8(data, name), split)
     elif suffix in TABLE_SUFFIXES:
         frame = _read_table(data, name)
         if text_column not in frame.columns:
             columns = ", ".join(map(str, frame.columns)) or "none"
             raise InputError(f"{name} has no column {text_column!r} (columns: {columns})")
         column = frame[text_column]
-        texts = [str(v) for v in column if isinstance(v, str)]
-        if len(texts) < column.notna().sum():
+        rows = frame.attrs.get("source_rows") or list(range(1, len(frame) + 1))
+        if any(not isinstance(v, str) for v in column[column.notna()]):
             raise InputError(f"column {text_column!r} of {name} holds values that are not text")
+        candidates = [(v if isinstance(v, str) else None, row) for v, row in zip(column, rows)]
     else:
         raise InputError(f"{name}: unsupported file type {suffix or '(none)'}; use .txt, .md, .csv or .jsonl")
-    texts = [t for t in texts if t.strip()]
-    if not texts:
+    out = TextRows([], [])
+    for text, row in candidates:
+        reason = "with no text (null or missing)" if text is None else ("empty" if not text.strip() else None)
+        if reason is None:
+            out.texts.append(text)
+            out.source_rows.append(row)
+        elif suffix in TABLE_SUFFIXES:  # a split .txt drops its blank lines by design: nothing to report
+            out.skipped.setdefault(reason, []).append(row)
+    if not out.texts:
         raise InputError(f"{name} contains no text")
-    return texts
+    return out
+
+
+def _numbered_split(text: str, split: str) -> list[tuple[str, int]]:
+    """split_text's texts with their 1-based line (split by line) or paragraph number."""
+    if split == "line":
+        return [(line, i) for i, line in enumerate(text.splitlines(), 1) if line.strip()]
+    return [(t, i) for i, t in enumerate(split_text(text, split), 1)]
 
 
 def _read_table(data: bytes, name: str) -> pd.DataFrame:
@@ -70,12 +114,15 @@ def _read_table(data: bytes, name: str) -> pd.DataFrame:
     try:
         if suffix == ".csv":
             return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-        records = [json.loads(line) for line in text.splitlines() if line.strip()]
+        numbered = [(i, line) for i, line in enumerate(text.splitlines(), 1) if line.strip()]
+        records = [json.loads(line) for _, line in numbered]
     except (ValueError, pd.errors.ParserError) as error:
         raise InputError(f"{name} could not be parsed as {suffix[1:]}: {str(error).splitlines()[0]}") from None
     if not all(isinstance(r, dict) for r in records):
         raise InputError(f"{name}: every line of a .jsonl file must be a JSON object")
-    return pd.DataFrame.from_records(records)
+    frame = pd.DataFrame.from_records(records)
+    frame.attrs["source_rows"] = [i for i, _ in numbered]  # a .jsonl row is its line in the file
+    return frame
 
 
 def check_texts(texts: list[str]) -> list[str]:

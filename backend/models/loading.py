@@ -254,7 +254,24 @@ def _explain_load_error(source: str, spec: ModelSpec, error: Exception) -> str:
             return f"unknown model {source!r}: no such model on the Hugging Face hub (and not a local path)"
         if "trust_remote_code" in lowered:
             return f"{source!r} needs custom code from its repository; turn on trust_remote_code if you trust it"
+    if spec.allow_pickle and any(s in lowered for s in ("weights only load failed", "unpickl", "invalid load key", "pickle")):
+        return _explain_bad_pickle(source, text)
     if "safetensors" in lowered and not spec.allow_pickle:
         return f"{source}: no safetensors weights; turn on allow_pickle to load pickle checkpoints you trust"
     return f"could not load {spec.label}: {first_line(error)[:300]}"
 
+
+
+def _explain_bad_pickle(source: str, text: str) -> str:
+    """A pickle checkpoint torch could not read: name the file and torch's own reason, not its advice
+    to turn weights_only off (Duet never does)."""
+    folder = Path(source)
+    files = sorted(p.name for p in folder.iterdir() if p.name.endswith(PICKLE_WEIGHTS)) if folder.is_dir() else []
+    where = folder / files[0] if len(files) == 1 else folder
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # torch's message ends with the unpickler's reason ("Unsupported operand 103", "invalid load key")
+    reason = next((line for line in reversed(lines) if "unpickler error" not in line.lower()
+                   and not line.lower().startswith(("check the documentation", "please file"))), lines[-1] if lines else "")
+    if "weights only load failed" in reason.lower():
+        reason = "not a checkpoint torch can read"
+    return f"{where} is damaged or not a PyTorch checkpoint ({reason[:200]})"

@@ -107,7 +107,7 @@ class ModelSpec:
         kwargs: dict = {}
         for key, value in parse_qsl(query, keep_blank_values=True):
             if key in ("trust_remote_code", "allow_pickle"):
-                kwargs[key] = value.lower() in ("1", "true", "yes")
+                kwargs[key] = _switch(key, value)
             elif key == "sparsity":
                 try:
                     kwargs[key] = float(value)
@@ -131,3 +131,14 @@ class ModelSpec:
             # Dynamic int8 quantisation kernels exist for CPU float32 only.
             device, dtype = "cpu", "float32"
         return dataclasses.replace(self, device=device, dtype=dtype)
+
+
+SWITCH_VALUES = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+
+
+def _switch(key: str, value: str) -> bool:
+    """A yes/no option; anything else is refused, not read as off (a typo must not pass as a choice)."""
+    try:
+        return SWITCH_VALUES[value.strip().lower()]
+    except KeyError:
+        raise SpecError(f"{key} must be 0 or 1 (or true/false, yes/no), got {value!r}") from None

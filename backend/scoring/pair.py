@@ -36,6 +36,9 @@ class PairOutcome:
     errors: dict  # "a" | "b" | "same_vocab" -> one line for the user
     same_vocab: pd.DataFrame | None = None  # schema.SAME_VOCAB_COLUMNS, when both models share a vocabulary
     failures: dict = dataclasses.field(default_factory=dict)  # "a" | "b" -> the exception a side raised
+    # Lines for the user about a later step that failed (a cache or the run store could not be written,
+    # a damaged cache entry recomputed): the results stand, shown or written all the same.
+    warnings: list = dataclasses.field(default_factory=list)
 
     def result(self) -> PairResult:
         """Both models' results, or a failed side's own exception raised again (for callers that need both)."""
@@ -46,6 +49,24 @@ class PairOutcome:
         if missing or self.pair is None:
             raise DuetError(self.errors.get(missing[0], "no results") if missing else "no results")
         return self.pair
+
+    def save_run(self, model_a: str, model_b: str, settings: dict, name: str = "",
+                 source_rows: list[int] | None = None, text_meta=None, store=None) -> str | None:
+        """Save the pair, and its same-vocabulary table, in the run store; returns the run id.
+        A store that cannot save (a full disk, a damaged catalog) adds a warning and returns None:
+        the results already computed come first."""
+        from backend.store.runs import RunStore
+
+        try:
+            store = store or RunStore()
+            run_id = store.save(self.pair, model_a, model_b, settings, name,
+                                same_vocab=self.same_vocab, text_meta=text_meta, source_rows=source_rows)
+        except Exception as error:  # noqa: BLE001 - the results stand; only the run history misses them
+            self.warnings.append(f"results not saved to the run history: {user_message(error)}")
+            return None
+        finally:
+            self.warnings.extend(getattr(store, "notes", ()))  # a catalog rebuilt on the way
+        return run_id
 
 
 def score_models(
@@ -66,6 +87,7 @@ def score_models(
     """
     errors = dict(errors or {})
     failures: dict[str, Exception] = {}
+    warnings: list[str] = []
     tables: dict[str, pd.DataFrame] = {}
     for side in SIDES:
         loaded: LoadedModel | None = models.get(side)
@@ -73,12 +95,15 @@ def score_models(
             continue
         report = None if progress is None else (lambda done, total, side=side: progress(side, done, total))
         try:
-            tables[side] = (cached_score_texts if cache else score_texts)(loaded, texts, settings, report)
+            if cache:
+                tables[side] = cached_score_texts(loaded, texts, settings, report, warnings)
+            else:
+                tables[side] = score_texts(loaded, texts, settings, report)
         except Exception as error:  # noqa: BLE001 - reported per side, the other model still runs
             failures[side] = error
             errors[side] = f"{loaded.spec.label}: {user_message(error)}"
     if not tables:
-        return PairOutcome(None, errors, failures=failures)
+        return PairOutcome(None, errors, failures=failures, warnings=warnings)
     empty = empty_token_table()
     pair = combine(texts, tables.get("a", empty), tables.get("b", empty))
     same = None
@@ -88,7 +113,7 @@ def score_models(
                 same = compare_same_vocab(models["a"], models["b"], texts, settings)
         except Exception as error:  # noqa: BLE001 - an extra view; the main results stand
             errors["same_vocab"] = user_message(error)
-    return PairOutcome(pair, errors, same, failures)
+    return PairOutcome(pair, errors, same, failures, warnings)
 
 
 def score_pair(

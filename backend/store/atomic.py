@@ -231,6 +231,40 @@ def write_parquets(tables: dict) -> list[Path]:
     return [path for path, _ in items]
 
 
+def probe_writable(path: str | Path) -> None:
+    """Raise the OSError a write of `path` would meet (a folder that cannot be made, a read-only
+    one): the missing folders are made, an empty temporary is made and removed in the last, and
+    the folders made are removed again (a run stopped before it writes leaves nothing behind).
+    `path` itself is not touched."""
+    folder = Path(path).parent
+    made: list[Path] = []
+    missing = []
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        missing.append(existing)
+        existing = existing.parent
+    try:
+        for step in reversed(missing):
+            step.mkdir()
+            made.append(step)
+        probe = temp_name(path, "probe-")
+        with open(probe, "wb"):
+            pass
+        probe.unlink()
+    finally:
+        for step in reversed(made):
+            with contextlib.suppress(OSError):
+                step.rmdir()
+
+
+def move_aside(path: str | Path, target: str | Path) -> Path:
+    """Rename `path` to `target` (same folder: atomic) and make the rename durable."""
+    target = Path(target)
+    os.replace(path, target)
+    fsync_dir(target.parent)
+    return target
+
+
 # --- folders -----------------------------------------------------------------------------
 
 

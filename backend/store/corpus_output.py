@@ -189,6 +189,42 @@ class CorpusOutput:
             raise CorpusRunError(f"{self.folder}: row-count check failed: the summary does not cover every text for both models")
         return counts
 
+    def verify(self, texts: pd.DataFrame) -> None:
+        """The row-count check of a finished folder, read only (import-run: nothing is deleted or
+        rescored): every part's marker against its three files, every text in a part. Raises
+        CorpusRunError naming exactly what is missing or short."""
+        problems: list[str] = []
+        scored: set[str] = set()
+        for marker in sorted((self.folder / "done").glob("part-*.json")):
+            key = marker.stem.removeprefix("part-")
+            try:
+                record = json.loads(marker.read_text())
+                rows = {t: int(record["rows"][t]) for t in TABLES}
+                scored.update(record["hashes"])
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                problems.append(f"done/{marker.name} is unreadable ({error.__class__.__name__})")
+                continue
+            for table in TABLES:
+                path = self._path(table, key)
+                relative = f"{table}/{path.name}"
+                if not path.is_file():
+                    problems.append(f"{relative} is missing ({rows[table]} rows, {len(record['hashes'])} text(s))")
+                    continue
+                try:
+                    found = _row_count(path)
+                except Exception as error:  # noqa: BLE001 - a damaged parquet file
+                    problems.append(f"{relative} is damaged ({error.__class__.__name__})")
+                    continue
+                if found != rows[table]:
+                    problems.append(f"{relative} has {found} rows, its marker says {rows[table]}")
+        unscored = texts.loc[~texts[HASH_COLUMN].isin(scored), "text_id"].tolist()
+        if unscored:
+            shown = ", ".join(map(str, unscored[:10])) + (", …" if len(unscored) > 10 else "")
+            problems.append(f"{len(unscored)} text(s) in no part (text_id {shown})")
+        if problems:
+            raise CorpusRunError(f"{self.folder} is incomplete, not imported: {'; '.join(problems)}. "
+                                 "Rerun the same score command to score what is missing")
+
     def _path(self, table: str, key: str) -> Path:
         return self.folder / table / f"part-{key}.parquet"
 
@@ -202,6 +238,7 @@ def open_corpus_run(folder: str | Path):
     if not meta.get("complete"):
         raise CorpusRunError(f"{folder} is not complete: rerun the same score command to finish it")
     texts = pd.read_parquet(output.folder / "texts.parquet").sort_values("text_id")
+    output.verify(texts)
     schemas = {
         "tokens": {**TOKEN_COLUMNS, MODEL_COLUMN: "string"},
         "words": WORD_COLUMNS,

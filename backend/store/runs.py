@@ -7,6 +7,7 @@ Layout under <cache>/runs/ (backend/store/catalog.py: a SQLite catalog, one fold
            text_meta.parquet (metadata columns of the texts: domain, source, ...), and the
            corpus-ranking aggregates ranking_texts.parquet, ranking_spans.parquet
            (analysis/corpus_ranking.py), built once with the run so pages only sort them.
+texts.parquet: text, and source_row (the text's line or row in the input file) when the input said.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import corpus_ranking
-from backend.scoring.pair import PairResult
+from analysis.pair import PairResult
 from backend.store import atomic
 from backend.store.catalog import Catalog
 from backend.store.paths import cache_dir
@@ -40,19 +41,26 @@ class RunStore(Catalog):
         super().__init__(Path(root) if root is not None else cache_dir() / "runs")
 
     def save(self, result: PairResult, model_a: str, model_b: str, settings: dict, name: str = "",
-             same_vocab: pd.DataFrame | None = None, text_meta: pd.DataFrame | None = None) -> str:
+             same_vocab: pd.DataFrame | None = None, text_meta: pd.DataFrame | None = None,
+             source_rows: list[int] | None = None) -> str:
         """text_meta: one row per text (in text order) of metadata columns, e.g. domain."""
-        tables = {"texts": pd.DataFrame({"text": result.texts}), **{t: getattr(result, t) for t in TABLES}}
+        texts = pd.DataFrame({"text": result.texts})
+        if source_rows is not None:
+            texts["source_row"] = pd.array(source_rows, dtype="int64")
+        tables = {"texts": texts, **{t: getattr(result, t) for t in TABLES}}
         extra = {"same_vocab": same_vocab, "text_meta": text_meta}
         tables.update({k: v.reset_index(drop=True) for k, v in extra.items() if v is not None and len(v.columns)})
         built = corpus_ranking.build(result.texts, result.words, result.tokens, tables.get("same_vocab"))
         tables.update({RANKING[k]: v for k, v in built.items()})
         meta = {"name": name, "model_a": model_a, "model_b": model_b, "settings": settings}
-        row = {
+        return self._save(tables, meta, self._row(result, model_a, model_b, settings, name))
+
+    @staticmethod
+    def _row(result: PairResult, model_a: str, model_b: str, settings: dict, name: str) -> dict:
+        return {
             "name": name or _default_name(result), "model_a": model_a, "model_b": model_b,
             "settings": json.dumps(settings), "n_texts": len(result.texts), "n_tokens": int(len(result.tokens)),
         }
-        return self._save(tables, meta, row)
 
     def load(self, run_id: str) -> tuple[PairResult, dict]:
         meta = self.read_meta(run_id)
@@ -77,6 +85,24 @@ class RunStore(Catalog):
         built = corpus_ranking.build(pair.texts, pair.words, pair.tokens, self.optional(run_id).get("same_vocab"))
         atomic.write_parquets({paths[k]: v for k, v in built.items()})
         return built
+
+
+    def load_same_vocab(self, run_id: str) -> pd.DataFrame | None:
+        """The run's same-vocabulary table, or None when its models did not share a vocabulary."""
+        if not (self.folder_of(run_id) / "same_vocab.parquet").is_file():
+            return None
+        return self.read_tables(run_id, ("same_vocab",))["same_vocab"]
+
+    def row_from_folder(self, folder: Path, meta: dict) -> dict | None:
+        """A run saved before meta.json held its catalog row: the row again from meta.json and the tables' sizes."""
+        import pyarrow.parquet as pq
+
+        def rows(name: str) -> int:
+            return pq.ParquetFile(folder / f"{name}.parquet").metadata.num_rows
+
+        texts = pd.read_parquet(folder / "texts.parquet", columns=["text"])["text"].tolist()
+        result = PairResult(texts=texts, tokens=pd.DataFrame(index=range(rows("tokens"))), words=None, summary=None)
+        return self._row(result, meta["model_a"], meta["model_b"], meta.get("settings") or {}, meta.get("name") or "")
 
 
 def _default_name(result: PairResult) -> str:

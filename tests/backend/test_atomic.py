@@ -244,3 +244,11 @@ def f(t, p, x):
     assert [f.split("(")[0] for f in found] == [
         "t.to_parquet", "p.write_text", "np.save", "torch.save", "json.dump", "open", "os.replace", "save_file", "t.to_csv", "p.rename",
     ]
+
+
+def test_probe_writable_leaves_nothing_behind(tmp_path):
+    atomic.probe_writable(tmp_path / "new" / "deeper" / "out.parquet")
+    assert list(tmp_path.iterdir()) == []  # the folders it made to try are gone again
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError):
+        atomic.probe_writable(tmp_path / "file" / "sub" / "out.parquet")

@@ -114,3 +114,79 @@ def test_cli_keeps_metadata_columns_with_the_run(tmp_path, tiny_a, tiny_b, isola
     assert len(RunStore().ranking(run_id)["texts"]) == 3
     bad = run_cli("--model-a", tiny_a, "--model-b", tiny_b, "--input", tmp_path / "m.jsonl", "--meta-columns", "genre")
     assert bad.returncode != 0 and "no column 'genre'" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+# --- integrity: each failure one line, finished results kept --------------------------------
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--top-k", "-1"], "error: argument --top-k: must be 1 or more, got -1"),
+    (["--top-k", "0"], "error: argument --top-k: must be 1 or more, got 0"),
+    (["--stride", "0"], "error: argument --stride: must be 1 or more, got 0"),
+])
+def test_cli_refuses_bad_numbers_before_loading_a_model(corpus, isolated_cache, args, message):
+    folder, _ = corpus
+    # a model that does not exist: had it been loaded, the error would be about it
+    result = run_cli("--model-a", "no-org/no-model", "--input", folder / "c.jsonl", *args)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"{message} (see python -m backend score --help)"]
+
+
+def test_cli_says_a_folder_needs_the_ray_engine(corpus, tiny_a, isolated_cache):
+    folder, _ = corpus
+    result = run_cli("--model-a", tiny_a, "--model-b", tiny_a, "--input", folder)
+    assert result.returncode == 1 and result.stderr.strip().splitlines() == [
+        f"error: {folder} is a folder: the local engine reads one file; use --engine ray to score a folder"]
+
+
+def test_cli_checks_out_before_scoring(corpus, isolated_cache):
+    folder, _ = corpus
+    out = folder / "c.txt" / "sub" / "o.parquet"  # under a file: cannot be created
+    result = run_cli("--model-a", "no-org/no-model", "--input", folder / "c.jsonl", "--out", out)
+    assert result.returncode == 1 and result.stderr.strip().splitlines() == [
+        f"error: cannot write --out {out}: Not a directory ({out.parent})"]
+    assert not (folder / "c.txt").is_dir()
+
+
+def test_cli_keeps_its_results_when_cache_and_run_store_fail(corpus, tiny_a, isolated_cache):
+    """A cache and a run store that cannot be written are warnings; --out is written all the same. Same-vocabulary
+    divergences come when both specs share a vocabulary; rows without text are counted, and the run keeps source rows."""
+    folder, texts = corpus
+    lines = [{"text": texts[0]}, {"text": None}, {"text": texts[1]}]
+    (folder / "n.jsonl").write_text("\n".join(json.dumps(r) for r in lines))
+    isolated_cache.mkdir(parents=True)
+    (isolated_cache / "scores").write_text("a file where the cache's folder should be")
+    (isolated_cache / "runs").write_text("a file where the runs' folder should be")
+    out = folder / "o.parquet"
+    result = run_cli("--model-a", tiny_a, "--model-b", tiny_a, "--input", folder / "n.jsonl", "--out", out)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert any("skipped 1 row(s): 1 with no text (null or missing) (line 2)" in w for w in warnings), warnings
+    assert sum("scores not kept in the cache" in w for w in warnings) == 2, warnings
+    assert any("results not saved to the run history" in w for w in warnings), warnings
+    assert "Traceback" not in result.stderr
+    assert set(pd.read_parquet(out)["text_id"]) == {0, 1}
+    same = pd.read_parquet(out.with_suffix(".same_vocab.parquet"))
+    assert len(same) and {"kl_a_b", "js"} <= set(same.columns)
+
+
+def test_cli_rebuilds_a_garbage_catalog_and_saves_the_run(corpus, tiny_a, isolated_cache):
+    from backend.store.runs import RunStore
+
+    folder, texts = corpus
+    lines = [{"text": None}, {"text": texts[0]}]
+    (folder / "n.jsonl").write_text("\n".join(json.dumps(r) for r in lines))
+    (isolated_cache / "runs").mkdir(parents=True)
+    (isolated_cache / "runs" / "catalog.sqlite").write_bytes(b"garbage, not a database" * 50)
+    out = folder / "o.parquet"
+    result = run_cli("--model-a", tiny_a, "--model-b", tiny_a, "--input", folder / "n.jsonl", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert any(line.startswith("warning: The run catalog") and "unreadable" in line and "catalog.sqlite.corrupt-" in line
+               for line in result.stderr.splitlines()), result.stderr
+    assert out.is_file()
+    runs = RunStore().list()
+    assert len(runs) == 1
+    store = RunStore()
+    assert store.load_same_vocab(runs["id"][0]) is not None
+    kept = pd.read_parquet(isolated_cache / "runs" / runs["id"][0] / "texts.parquet")
+    assert kept["source_row"].tolist() == [2]
