@@ -100,17 +100,21 @@ def _score(args) -> int:
     specs = ModelSpec.parse(args.model_a), ModelSpec.parse(args.model_b)
     settings = _settings(args)
     say = lambda message: print(message, file=sys.stderr)  # noqa: E731
-    loaded = [load_model(spec, progress=say) for spec in specs]
     bars: dict[str, tqdm] = {}
 
     def progress(model: str, done: int, total: int) -> None:
         bar = bars.setdefault(model, tqdm(total=total, desc=f"model {model}", unit="tok", file=sys.stderr))
         bar.update(done - bar.n)
 
-    # Both models or nothing: a failed side raises its own error (one line, exit 1).
-    result = score_models(dict(zip("ab", loaded)), texts, settings, progress, same_vocab=False).result()
-    for bar in bars.values():
-        bar.close()
+    # Both models or nothing: a failed side raises its own error (one line, exit 1). A model is loaded
+    # only when some text is not in the score cache.
+    try:
+        outcome = score_models(dict(zip("ab", specs)), texts, settings, progress, same_vocab=False,
+                               load=lambda spec: load_model(spec, progress=say), need_both=True)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    result = outcome.result()
     n_windows = int((result.tokens["context_tokens"] < result.tokens["position"]).sum())
     note = f"; {n_windows} tokens scored in sliding windows" if n_windows else ""
     # The run store first: it is what the dashboard opens, and a bad --out folder must not lose it.
@@ -128,7 +132,10 @@ def _score(args) -> int:
         words_path = out.with_suffix(".words.parquet")
         atomic.sweep_leftovers(out.parent, recursive=False)
         # Each complete or absent; the tokens file goes last, so once it is there its words are too.
-        atomic.write_parquets({words_path: result.words, out: result.tokens})
+        from backend.store.topk_columns import columnar
+
+        # top-k as Arrow fixed-size lists; pandas reads them as arrays (a row without context: None)
+        atomic.write_parquets({words_path: result.words, out: columnar(result.tokens)})
         where = f" -> {out}, {len(result.words)} words -> {words_path}"
     say(f"scored {len(texts)} text(s): {len(result.tokens)} token rows{where}{note}")
     return 0

@@ -3,6 +3,7 @@
 Layout under <cache>/runs/ (backend/store/catalog.py: a SQLite catalog, one folder per run):
   catalog.sqlite        one row per run
   <run_id>/texts.parquet, tokens.parquet, words.parquet, summary.parquet, meta.json
+  (tokens: top-k as Arrow fixed-size lists, backend/store/topk_columns.py; older runs' list columns read the same)
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from backend.scoring.pair import PairResult
+from backend.store import topk_columns
 from backend.store.catalog import Catalog
 from backend.store.paths import cache_dir
 
@@ -33,6 +35,7 @@ class RunStore(Catalog):
 
     def save(self, result: PairResult, model_a: str, model_b: str, settings: dict, name: str = "") -> str:
         tables = {"texts": pd.DataFrame({"text": result.texts}), **{t: getattr(result, t) for t in TABLES}}
+        tables["tokens"] = topk_columns.columnar(result.tokens)  # top-k as Arrow fixed-size lists
         meta = {"name": name, "model_a": model_a, "model_b": model_b, "settings": settings}
         row = {
             "name": name or _default_name(result), "model_a": model_a, "model_b": model_b,
@@ -44,6 +47,7 @@ class RunStore(Catalog):
         meta = self.read_meta(run_id)
         tables = self.read_tables(run_id, ("texts",) + TABLES)
         texts = tables.pop("texts")["text"].tolist()
+        tables["tokens"] = topk_columns.readable(tables["tokens"])  # either top-k format
         return PairResult(texts=texts, **tables), meta
 
 
