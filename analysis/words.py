@@ -69,24 +69,46 @@ def token_word_shares(token_starts: np.ndarray, token_ends: np.ndarray, span_sta
     if len(span_starts) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0)
+    zeros = np.zeros(len(token_starts), dtype=np.int64)
+    return _shares(token_starts, token_ends, span_starts, span_ends, zeros, zeros + len(span_starts))
+
+
+def _shares(token_starts, token_ends, span_starts, span_ends, low, high):
+    """token_word_shares over many texts at once: offsets made global, and each token's words kept
+    inside its own text's words [low, high) (what clipping to one text's words does)."""
     first = np.searchsorted(span_ends, token_starts, side="right")
     last = np.searchsorted(span_starts, np.maximum(token_ends - 1, token_starts), side="right") - 1
-    first = np.clip(first, 0, len(span_starts) - 1)
-    last = np.clip(last, first, len(span_starts) - 1)
+    first = np.clip(first, low, high - 1)
+    last = np.clip(last, first, high - 1)
     count = last - first + 1
     token_index = np.repeat(np.arange(len(token_starts)), count)
-    word_index = np.concatenate([np.arange(f, l + 1) for f, l in zip(first, last)]) if len(first) else np.zeros(0, np.int64)
+    # first, first + 1, ..., last for each token, without a Python loop over tokens
+    word_index = np.repeat(first, count) + np.arange(len(token_index)) - np.repeat(np.cumsum(count) - count, count)
     share = np.repeat(1.0 / count, count)
     return token_index, word_index.astype(np.int64), share
 
 
 def words_for_model(words: pd.DataFrame, tokens: pd.DataFrame) -> pd.DataFrame:
     """logprob (end-of-word corrected), logprob_prefix, entropy and n_tokens per word of one text, for one model."""
-    token_index, word_index, share = token_word_shares(
-        tokens["char_start"].to_numpy(), tokens["char_end"].to_numpy(),
-        words["span_start"].to_numpy(), words["span_end"].to_numpy(),
-    )
+    return _words_for_model(words, tokens, np.zeros(len(words), dtype=np.int64), np.zeros(len(tokens), dtype=np.int64),
+                            np.zeros(1, dtype=np.int64))
+
+
+def _words_for_model(words: pd.DataFrame, tokens: pd.DataFrame, word_text: np.ndarray, token_text: np.ndarray,
+                     text_base: np.ndarray) -> pd.DataFrame:
+    """words_for_model over many texts at once: words and tokens sorted by text (tokens by position
+    within it), each labelled with its text's number; a token counts only for its own text's words.
+    text_base[t]: where text t starts when all texts are laid on one line (offsets made global)."""
     n_words = len(words)
+    starts = np.searchsorted(word_text, token_text, side="left") if n_words else np.zeros(len(tokens), np.int64)
+    ends = np.searchsorted(word_text, token_text, side="right") if n_words else starts
+    keep = ends > starts  # a text without words takes none of its tokens' logprob
+    word_base, token_base = text_base[word_text], text_base[token_text]
+    token_index, word_index, share = _shares(
+        tokens["char_start"].to_numpy()[keep] + token_base[keep], tokens["char_end"].to_numpy()[keep] + token_base[keep],
+        words["span_start"].to_numpy() + word_base, words["span_end"].to_numpy() + word_base, starts[keep], ends[keep],
+    )
+    token_index = np.flatnonzero(keep)[token_index]
     logprob = np.zeros(n_words)
     token_logprob = tokens["logprob"].to_numpy(dtype=float)[token_index]
     # np.add.at propagates NaN: a word with an unscored token stays NaN.
@@ -100,7 +122,10 @@ def words_for_model(words: pd.DataFrame, tokens: pd.DataFrame) -> pd.DataFrame:
     first_token[unique_words] = token_index[first_pos]
     has = first_token >= 0
     entropy[has] = tokens["entropy"].to_numpy(dtype=float)[first_token[has]]
-    corrected = logprob + end_of_word_terms(words, tokens, token_index, word_index)
+    after = word_end_term(words, tokens, token_index, word_index)
+    before = np.concatenate([[0.0], after[:-1]])
+    before[np.flatnonzero(np.diff(word_text, prepend=np.int64(-1)) != 0)] = 0.0  # a text's first word: nothing before it
+    corrected = logprob + (after - before)
     return pd.DataFrame({"logprob": corrected, "logprob_prefix": logprob, "entropy": entropy,
                          "n_tokens": n_tokens.astype(np.int64)})
 
@@ -131,39 +156,65 @@ def end_of_word_terms(words: pd.DataFrame, tokens: pd.DataFrame, token_index: np
     return after - np.concatenate([[0.0], after[:-1]])
 
 
-def align_words(texts: list[str], tokens_a: pd.DataFrame, tokens_b: pd.DataFrame) -> pd.DataFrame:
-    """The word table (schema.WORD_COLUMNS) of both models over every text."""
-    frames = []
-    groups_a = dict(tuple(tokens_a.groupby("text_id", sort=False)))
-    groups_b = dict(tuple(tokens_b.groupby("text_id", sort=False)))
-    empty = tokens_a.iloc[0:0]
+def split_all(texts: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """split_words of every text in one table, and each word's text number (sorted)."""
+    rows, text_of = [], []
     for text_id, text in enumerate(texts):
-        words = split_words(text)
-        a = words_for_model(words, groups_a.get(text_id, empty).sort_values("position"))
-        b = words_for_model(words, groups_b.get(text_id, empty).sort_values("position"))
-        frames.append(
-            pd.DataFrame(
-                {
-                    "text_id": text_id,
-                    "word_index": np.arange(len(words), dtype=np.int64),
-                    "word": words["word"],
-                    "char_start": words["char_start"],
-                    "char_end": words["char_end"],
-                    "logprob_a": a["logprob"],
-                    "logprob_b": b["logprob"],
-                    "logprob_prefix_a": a["logprob_prefix"],
-                    "logprob_prefix_b": b["logprob_prefix"],
-                    "entropy_a": a["entropy"],
-                    "entropy_b": b["entropy"],
-                    "n_tokens_a": a["n_tokens"],
-                    "n_tokens_b": b["n_tokens"],
-                    "delta": a["logprob"] - b["logprob"],
-                }
-            )
-        )
-    if not frames:
+        found = [(m.group(1), m.start(1), m.end(1), m.start(), m.end()) for m in WORD_PATTERN.finditer(text)]
+        if found:
+            last = found[-1]
+            found[-1] = last[:4] + (len(text),)  # trailing spaces belong to the last word
+        rows.extend(found)
+        text_of.append(np.full(len(found), text_id, dtype=np.int64))
+    frame = pd.DataFrame(rows, columns=["word", "char_start", "char_end", "span_start", "span_end"])
+    frame = frame.astype({"word": "string", "char_start": "int64", "char_end": "int64", "span_start": "int64", "span_end": "int64"})
+    return frame, (np.concatenate(text_of) if text_of else np.zeros(0, dtype=np.int64))
+
+
+def _by_text(tokens: pd.DataFrame, n_texts: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """A model's tokens of texts 0..n_texts-1, sorted by text then position, and their text numbers."""
+    text_id = tokens["text_id"].to_numpy()
+    inside = np.flatnonzero((text_id >= 0) & (text_id < n_texts))
+    order = inside[np.lexsort((tokens["position"].to_numpy()[inside], text_id[inside]))]
+    needed = [c for c in ("char_start", "char_end", "logprob", "entropy", "next_word_start_logprob") if c in tokens]
+    return tokens[needed].iloc[order].reset_index(drop=True), text_id[order].astype(np.int64)
+
+
+def align_words(texts: list[str], tokens_a: pd.DataFrame, tokens_b: pd.DataFrame) -> pd.DataFrame:
+    """The word table (schema.WORD_COLUMNS) of both models over every text.
+
+    All texts at once (vectorised): the same numbers as words_for_model text by text.
+    """
+    if not texts:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in WORD_COLUMNS.items()})
-    return pd.concat(frames, ignore_index=True).astype(WORD_COLUMNS)
+    words, word_text = split_all(texts)
+    # Text t starts one character after text t - 1 ends, so no two texts' offsets touch.
+    text_base = np.concatenate([[0], np.cumsum([len(t) + 1 for t in texts])]).astype(np.int64)
+    sides = []
+    for tokens in (tokens_a, tokens_b):
+        ordered, token_text = _by_text(tokens, len(texts))
+        sides.append(_words_for_model(words, ordered, word_text, token_text, text_base))
+    a, b = sides
+    first = np.searchsorted(word_text, word_text, side="left")
+    frame = pd.DataFrame(
+        {
+            "text_id": word_text,
+            "word_index": np.arange(len(words), dtype=np.int64) - first,
+            "word": words["word"],
+            "char_start": words["char_start"],
+            "char_end": words["char_end"],
+            "logprob_a": a["logprob"],
+            "logprob_b": b["logprob"],
+            "logprob_prefix_a": a["logprob_prefix"],
+            "logprob_prefix_b": b["logprob_prefix"],
+            "entropy_a": a["entropy"],
+            "entropy_b": b["entropy"],
+            "n_tokens_a": a["n_tokens"],
+            "n_tokens_b": b["n_tokens"],
+            "delta": a["logprob"] - b["logprob"],
+        }
+    )
+    return frame.astype(WORD_COLUMNS)
 
 
 WORD_PROBABILITIES = ("corrected", "prefix")
@@ -189,6 +240,19 @@ def align_tokens(tokens_a: pd.DataFrame, tokens_b: pd.DataFrame) -> pd.DataFrame
     return tokens_a[columns].merge(tokens_b[columns], on=keys, suffixes=("_a", "_b"))
 
 
+def token_bytes(texts: list[str], text_id: np.ndarray, char_start: np.ndarray, char_end: np.ndarray) -> np.ndarray:
+    """UTF-8 bytes of texts[text_id][char_start:char_end] per token, without a Python loop over tokens."""
+    if len(text_id) == 0:
+        return np.zeros(0, dtype=np.int64)
+    used = np.unique(text_id)
+    lengths = np.array([len(texts[int(t)]) for t in used], dtype=np.int64)
+    code_points = np.frombuffer("".join(texts[int(t)] for t in used).encode("utf-32-le"), dtype=np.uint32)
+    width = 1 + (code_points >= 0x80) + (code_points >= 0x800) + (code_points >= 0x10000)
+    before = np.concatenate([[0], np.cumsum(width)])  # bytes before each character
+    base = np.concatenate([[0], np.cumsum(lengths)])[np.searchsorted(used, text_id)]
+    return before[base + np.asarray(char_end)] - before[base + np.asarray(char_start)]
+
+
 def bits_per_byte(texts: list[str], tokens: pd.DataFrame) -> pd.Series:
     """Total surprisal in bits over the UTF-8 bytes of the scored tokens, per text_id.
 
@@ -196,9 +260,10 @@ def bits_per_byte(texts: list[str], tokens: pd.DataFrame) -> pd.Series:
     Tokens without a score (no context) are left out, with their bytes.
     """
     scored = tokens[tokens["logprob"].notna()]
+    scored = scored.assign(n_bytes=token_bytes(texts, scored["text_id"].to_numpy(), scored["char_start"].to_numpy(),
+                                               scored["char_end"].to_numpy()))
     out = {}
     for text_id, group in scored.groupby("text_id"):
-        text = texts[int(text_id)]
-        n_bytes = sum(len(text[s:e].encode("utf-8")) for s, e in zip(group["char_start"], group["char_end"]))
+        n_bytes = int(group["n_bytes"].sum())
         out[int(text_id)] = -group["logprob"].sum() / math.log(2) / n_bytes if n_bytes else np.nan
     return pd.Series(out, name="bits_per_byte", dtype="float64")

@@ -129,19 +129,22 @@ def _score(args) -> int:
     say = lambda message: print(message, file=sys.stderr)  # noqa: E731
     if rows.skipped:
         say(f"warning: {rows.skipped_note(path.name)}; the run's texts table keeps each text's source_row")
-    loaded = [load_model(spec, progress=say) for spec in specs]
     bars: dict[str, tqdm] = {}
 
     def progress(model: str, done: int, total: int) -> None:
         bar = bars.setdefault(model, tqdm(total=total, desc=f"model {model}", unit="tok", file=sys.stderr))
         bar.update(done - bar.n)
 
-    # Both models or nothing: a failed side raises its own error (one line, exit 1). Same-vocabulary
-    # divergences come too when both models share a vocabulary (a model and its int8 copy, say).
-    outcome = score_models(dict(zip("ab", loaded)), texts, settings, progress)
+    # Both models or nothing: a failed side raises its own error (one line, exit 1). A model is loaded
+    # only when some text is not in the score cache. Same-vocabulary divergences come too when both
+    # models share a vocabulary (a model and its int8 copy, say).
+    try:
+        outcome = score_models(dict(zip("ab", specs)), texts, settings, progress,
+                               load=lambda spec: load_model(spec, progress=say), need_both=True)
+    finally:
+        for bar in bars.values():
+            bar.close()
     result = outcome.result()
-    for bar in bars.values():
-        bar.close()
     n_windows = int((result.tokens["context_tokens"] < result.tokens["position"]).sum())
     note = f"; {n_windows} tokens scored in sliding windows" if n_windows else ""
     if "same_vocab" in outcome.errors:
@@ -162,12 +165,15 @@ def _score(args) -> int:
 
         words_path = out.with_suffix(".words.parquet")
         atomic.sweep_leftovers(out.parent, recursive=False)
+        from backend.store.topk_columns import columnar
+
         files = {words_path: result.words}
         if outcome.same_vocab is not None:
             files[out.with_suffix(".same_vocab.parquet")] = outcome.same_vocab
         # Each complete or absent; the tokens file goes last, so once it is there the others are too.
+        # Top-k as Arrow fixed-size lists; pandas reads them as arrays (a row without context: None).
         try:
-            atomic.write_parquets({**files, out: result.tokens})
+            atomic.write_parquets({**files, out: columnar(result.tokens)})
         except OSError as error:  # checked before scoring, so rare: the disk filled up meanwhile
             from backend.errors import user_message
 

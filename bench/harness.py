@@ -7,9 +7,15 @@
       --batch 64 256 --seq 512 --find-max-batch
 
 (a) plain: full forward, float32 log_softmax over the whole vocabulary, gather, entropy, rank.
-(b) duet: backend.scoring.score's path (hidden states, then the chunked float32 head statistics, compiled
-    with torch.compile as the product does for corpora; --compile-head both adds a row with the eager head).
-(c) minicons IncrementalLMScorer.compute_stats on the same token ids (if minicons is installed).
+(b) duet: backend.scoring.score's path (hidden states, then the chunked float32 head statistics; eager by
+    default, as the pages score; --compile-head on for the compiled head a corpus of 100k+ tokens gets,
+    both adds a row with the other mode).
+(c) minicons IncrementalLMScorer.compute_stats on the same token ids (if minicons is installed), logprobs
+    only: its ranks cost two extra argsorts of the vocabulary, so --minicons-rank adds a row with them
+    (Duet's row always has logprob, entropy, rank and top-k, so without ranks minicons does less work).
+Like for like: every method's runs alternate (A B C A B C ...), after one warm-up each; wall and CPU
+seconds (process time, all threads) are both reported, medians over repeats. --threads 1 2 repeats the
+whole set with torch.set_num_threads(1), then (2), alternating too, for the thread policy.
 Agreement of (b) with (a) is checked on every token: max |Δ logprob|, max |Δ entropy|, and rank
 equality where the target's logit is not within 1e-3 of another's.
 
@@ -89,12 +95,12 @@ def duet(loaded: LoadedModel, ids: np.ndarray, batch_tokens: int, compile_head: 
     results = _run_batches(loaded, how, rows, batch_tokens)
     lp = np.zeros((ids.shape[0], ids.shape[1] - 1))
     ent, rank = np.zeros_like(lp), np.zeros_like(lp)
-    for text_i, token_i, _, lps, ents, ranks, _, _ in results:
+    for text_i, token_i, _, lps, ents, ranks, *_ in results:  # see backend/scoring/score.py _Scored.arrays
         lp[text_i, token_i], ent[text_i, token_i], rank[text_i, token_i] = lps, ents, ranks
     return lp, ent, rank
 
 
-def minicons_stats(loaded: LoadedModel, ids: torch.Tensor):
+def minicons_stats(loaded: LoadedModel, ids: torch.Tensor, rank: bool = False):
     from minicons import scorer
 
     lm = scorer.IncrementalLMScorer(loaded.model, device=loaded.device, tokenizer=loaded.tokenizer)
@@ -102,7 +108,7 @@ def minicons_stats(loaded: LoadedModel, ids: torch.Tensor):
 
     encoded = BatchEncoding({"input_ids": ids, "attention_mask": torch.ones_like(ids)})
     offsets = [0] * ids.shape[0]  # no priming prefix: score every token after the first
-    return lm.compute_stats((encoded, offsets), rank=True)
+    return lm.compute_stats((encoded, offsets), rank=rank)
 
 
 def sync(device: str) -> None:
@@ -110,20 +116,41 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def timed(fn, device: str, repeats: int) -> tuple[float, float]:
-    """Median seconds over repeats (after one warm-up) and peak GPU memory in GiB."""
-    fn()
-    sync(device)
-    if device.startswith("cuda"):
-        torch.cuda.reset_peak_memory_stats()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        sync(device)
-        times.append(time.perf_counter() - start)
-    peak = torch.cuda.max_memory_allocated() / 2**30 if device.startswith("cuda") else float("nan")
-    return float(np.median(times)), peak
+def timed_alternating(methods: dict, device: str, repeats: int, threads: list[int]) -> dict:
+    """{(method, threads): (median wall s, median CPU s, peak GPU GiB)}: one warm-up each, then the
+    methods' runs alternate, A B C A B C ..., so a change in machine load falls on all of them alike."""
+    keys = [(m, t) for t in threads for m in methods]
+    times: dict = {k: [] for k in keys}
+    peaks: dict = {}
+    failed: dict = {}
+    for round_ in range(repeats + 1):
+        for method, n_threads in keys:
+            if (method, n_threads) in failed:
+                continue
+            torch.set_num_threads(n_threads)
+            if device.startswith("cuda"):
+                torch.cuda.reset_peak_memory_stats()
+            wall, cpu = time.perf_counter(), time.process_time()
+            try:
+                methods[method]()
+                sync(device)
+            except (torch.OutOfMemoryError, ImportError) as error:
+                failed[(method, n_threads)] = "OOM" if isinstance(error, torch.OutOfMemoryError) else "not installed"
+                continue
+            finally:
+                if device.startswith("cuda"):
+                    torch.cuda.empty_cache()
+            if round_:  # round 0 is the warm-up
+                times[(method, n_threads)].append((time.perf_counter() - wall, time.process_time() - cpu))
+            peaks[(method, n_threads)] = torch.cuda.max_memory_allocated() / 2**30 if device.startswith("cuda") else float("nan")
+    out = {}
+    for key in keys:
+        if key in failed:
+            out[key] = failed[key]
+        else:
+            walls, cpus = zip(*times[key])
+            out[key] = (float(np.median(walls)), float(np.median(cpus)), peaks[key])
+    return out
 
 
 def agreement(loaded: LoadedModel, ids: torch.Tensor, batch_tokens: int, compile_head: bool) -> dict:
@@ -164,9 +191,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-minicons", action="store_true")
     parser.add_argument("--find-max-batch", action="store_true")
-    parser.add_argument("--compile-head", choices=["auto", "on", "off", "both"], default="auto",
-                        help="Duet's head statistics compiled (backend/scoring/compiled_head.py); auto: as the product does for corpora "
-                             "(compiled); both: also a row duet_other with the eager head")
+    parser.add_argument("--compile-head", choices=["on", "off", "both"], default="off",
+                        help="Duet's head statistics compiled (backend/scoring/compiled_head.py); off (default): eager, as the "
+                             "pages and the plain way run; on: compiled, as a corpus of 100k+ tokens gets; both: also a row "
+                             "duet_other with the other mode")
+    parser.add_argument("--minicons-rank", action="store_true", help="also minicons with rank=True (two extra argsorts)")
+    parser.add_argument("--threads", nargs="+", type=int, default=[torch.get_num_threads()],
+                        help="torch threads; several values are measured alternately (the thread policy)")
     args = parser.parse_args()
     dtype = args.dtype or ("bfloat16" if args.device.startswith("cuda") else "float32")
     rows = []
@@ -179,9 +210,7 @@ def main() -> None:
                 gen = torch.Generator().manual_seed(batch * 1000 + seq)
                 ids = torch.randint(3, vocab, (batch, seq), generator=gen).to(args.device)
                 n_tokens = batch * (seq - 1)
-                row = {"model": name, "batch": batch, "seq": seq, "device": args.device, "dtype": dtype}
-                compiled = args.compile_head != "off"  # auto: as the product scores a corpus
-                row["duet_head"] = "compiled" if compiled else "eager"
+                compiled = args.compile_head == "on"
                 methods = {
                     "plain": lambda: plain(loaded, ids),
                     "duet": lambda: duet(loaded, ids.cpu().numpy(), batch * seq, compiled),
@@ -190,37 +219,41 @@ def main() -> None:
                     methods["duet_other"] = lambda: duet(loaded, ids.cpu().numpy(), batch * seq, not compiled)
                 if not args.no_minicons:
                     methods["minicons"] = lambda: minicons_stats(loaded, ids)
+                    if args.minicons_rank:
+                        methods["minicons_rank"] = lambda: minicons_stats(loaded, ids, rank=True)
                 with torch.inference_mode():
-                    for method, fn in methods.items():
-                        try:
-                            seconds, peak = timed(fn, args.device, args.repeats)
-                            row[f"{method}_tok_s"] = n_tokens / seconds
-                            row[f"{method}_peak_gib"] = peak
-                            peak_flops = PEAK_FLOPS.get(args.device.split(":")[0])
-                            row[f"{method}_mfu"] = n_tokens / seconds * fpt / peak_flops if peak_flops else float("nan")
-                        except torch.OutOfMemoryError:
-                            row[f"{method}_tok_s"] = "OOM"
-                        except ImportError:
-                            row[f"{method}_tok_s"] = "not installed"
-                        finally:
-                            if args.device.startswith("cuda"):
-                                torch.cuda.empty_cache()
+                    measured = timed_alternating(methods, args.device, args.repeats, args.threads)
+                for n_threads in args.threads:
+                    row = {"model": name, "batch": batch, "seq": seq, "device": args.device, "dtype": dtype,
+                           "threads": n_threads, "duet_head": "compiled" if compiled else "eager"}
+                    for method in methods:
+                        got = measured[(method, n_threads)]
+                        if isinstance(got, str):
+                            row[f"{method}_tok_s"] = got
+                            continue
+                        wall, cpu, peak = got
+                        row[f"{method}_tok_s"] = n_tokens / wall
+                        row[f"{method}_wall_s"] = wall
+                        row[f"{method}_cpu_s"] = cpu
+                        row[f"{method}_peak_gib"] = peak
+                        peak_flops = PEAK_FLOPS.get(args.device.split(":")[0])
+                        row[f"{method}_mfu"] = n_tokens / wall * fpt / peak_flops if peak_flops else float("nan")
                     if isinstance(row.get("plain_tok_s"), float) and isinstance(row.get("duet_tok_s"), float):
                         row["duet_vs_plain"] = row["duet_tok_s"] / row["plain_tok_s"]
                         if isinstance(row.get("duet_other_tok_s"), float):
                             row["duet_other_vs_plain"] = row["duet_other_tok_s"] / row["plain_tok_s"]
-                        row.update(agreement(loaded, ids, batch * seq, compiled))
+                        with torch.inference_mode():
+                            row.update(agreement(loaded, ids, batch * seq, compiled))
                     if isinstance(row.get("minicons_tok_s"), float) and isinstance(row.get("duet_tok_s"), float):
                         row["duet_vs_minicons"] = row["duet_tok_s"] / row["minicons_tok_s"]
                     if args.find_max_batch and args.device.startswith("cuda"):
-                        row["plain_max_batch"] = max_batch(
-                            lambda b: plain(loaded, torch.randint(3, vocab, (b, seq), device=args.device)), args.device, 16
-                        )
-                        row["duet_max_batch"] = max_batch(
-                            lambda b: duet(loaded, np.random.randint(3, vocab, (b, seq)), b * seq, compiled), args.device, 16
-                        )
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+                        with torch.inference_mode():
+                            row["plain_max_batch"] = max_batch(
+                                lambda b: plain(loaded, torch.randint(3, vocab, (b, seq), device=args.device)), args.device, 16)
+                            row["duet_max_batch"] = max_batch(
+                                lambda b: duet(loaded, np.random.randint(3, vocab, (b, seq)), b * seq, compiled), args.device, 16)
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
         del loaded
     write(rows)
 

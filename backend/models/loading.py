@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import logging
 import threading
 from pathlib import Path
@@ -59,6 +60,8 @@ class LoadedModel:
     packing: bool | None = dataclasses.field(default=None, repr=False, compare=False)
     # Ids of the word-starting tokens (backend/scoring/word_start.py), built on first use.
     word_start: object = dataclasses.field(default=None, repr=False, compare=False)
+    # The local folder the weights and tokenizer came from (None: the hub cache), for checks kept on disk.
+    folder: str | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def device(self) -> str:
@@ -116,8 +119,15 @@ def load_model(spec: ModelSpec, progress: Progress | None = None) -> LoadedModel
         _say(progress, f"Pruning {spec.label} to {resolved.sparsity:.0%} sparsity")
         prune_magnitude(model, resolved.sparsity)
     model.eval()
-    loaded = LoadedModel(spec=resolved, model=model, tokenizer=tokenizer)
+    loaded = LoadedModel(spec=resolved, model=model, tokenizer=tokenizer,
+                         folder=folder if resolved.kind != "hub" else None)
     loaded.bos_id  # a bos= option the vocabulary lacks fails here, at load, in one line
+    if resolved.kind in ("embedded", "gguf"):
+        from backend.scoring.packing import remembered_verdict
+
+        # A converted model's folder pins its weights, so the packing check's verdict is kept beside
+        # it (keyed by spec and library versions) and the check runs once per machine, not per load.
+        loaded.packing = remembered_verdict(loaded)
     return loaded
 
 
@@ -218,6 +228,34 @@ def _check_gguf_header(path: Path) -> None:
         raise ModelLoadError(f"{path} is not a GGUF file (bad magic bytes {magic!r})")
 
 
+SPECIAL_TOKEN_KEYS = ("bos_token", "eos_token", "unk_token", "pad_token", "mask_token", "sep_token", "cls_token",
+                      "additional_special_tokens")
+
+
+def fast_tokenizer(folder: str | Path):
+    """The tokenizer of a converted model folder, straight from its tokenizer.json and the special tokens
+    its tokenizer_config.json (or special_tokens_map.json) names: well under a second, where
+    AutoTokenizer takes about 3 s for Gemma here resolving its class and files
+    (bench/tokenizer_load.py checks that both tokenise alike)."""
+    from transformers import PreTrainedTokenizerFast
+
+    folder = Path(folder)
+    config: dict = {}
+    for name in ("tokenizer_config.json", "special_tokens_map.json"):
+        if (folder / name).is_file():
+            config.update(json.loads((folder / name).read_text()))
+    specials = {k: _token_text(config[k]) for k in SPECIAL_TOKEN_KEYS if config.get(k) is not None}
+    extra = {k: config[k] for k in ("model_max_length", "padding_side", "clean_up_tokenization_spaces") if k in config}
+    return PreTrainedTokenizerFast(tokenizer_file=str(folder / "tokenizer.json"), **specials, **extra)
+
+
+def _token_text(value):
+    """A special token as saved: a string, a serialised AddedToken ({"content": ...}), or a list of them."""
+    if isinstance(value, list):
+        return [_token_text(v) for v in value]
+    return value["content"] if isinstance(value, dict) else value
+
+
 def _from_pretrained(source: str, spec: ModelSpec, revision: str | None):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -225,7 +263,10 @@ def _from_pretrained(source: str, spec: ModelSpec, revision: str | None):
     dtype = getattr(torch, spec.dtype)
     kwargs = dict(revision=revision, trust_remote_code=spec.trust_remote_code)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+        if spec.kind in ("embedded", "gguf") and (Path(source) / "tokenizer.json").is_file():
+            tokenizer = fast_tokenizer(source)  # a converted folder this module wrote: its tokenizer.json is whole
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
         model = AutoModelForCausalLM.from_pretrained(
             source,
             dtype=dtype,

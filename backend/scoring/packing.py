@@ -17,6 +17,9 @@ on the loaded model: two rows packed together must give the hidden states each g
 from __future__ import annotations
 
 import bisect
+import hashlib
+import json
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -126,3 +129,26 @@ def packing_works(model, device: str) -> bool:
 def _relative_error(got: torch.Tensor, want: torch.Tensor) -> torch.Tensor:
     """[positions] ||got - want|| / ||want|| of each position's hidden state."""
     return (got - want).norm(dim=-1) / want.norm(dim=-1).clamp_min(1e-12)
+
+
+def remembered_verdict(loaded) -> bool:
+    """packing_works of a loaded model, kept on disk: a small json under the model cache
+    (checks/packing-<key>.json), keyed by the resolved spec, the folder the weights came from and
+    the torch and transformers versions (a new library version may change the attention masks)."""
+    import transformers
+
+    from backend.store import atomic
+    from backend.store.paths import model_cache_dir
+
+    key = hashlib.sha256(f"{loaded.spec}|{Path(loaded.folder or '').name}|torch {torch.__version__}|"
+                         f"transformers {transformers.__version__}".encode()).hexdigest()[:24]
+    path = model_cache_dir() / "checks" / f"packing-{key}.json"
+    try:
+        return bool(json.loads(path.read_text())["packing"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    with loaded.lock:
+        verdict = packing_works(loaded.model, loaded.device)
+    atomic.write_json(path, {"packing": verdict, "spec": str(loaded.spec), "torch": torch.__version__,
+                             "transformers": transformers.__version__})
+    return verdict

@@ -8,6 +8,7 @@ Layout under <cache>/runs/ (backend/store/catalog.py: a SQLite catalog, one fold
            corpus-ranking aggregates ranking_texts.parquet, ranking_spans.parquet
            (analysis/corpus_ranking.py), built once with the run so pages only sort them.
 texts.parquet: text, and source_row (the text's line or row in the input file) when the input said.
+tokens: top-k as Arrow fixed-size lists (backend/store/topk_columns.py); older runs' list columns read the same.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pandas as pd
 
 from analysis import corpus_ranking
 from analysis.pair import PairResult
-from backend.store import atomic
+from backend.store import atomic, topk_columns
 from backend.store.catalog import Catalog
 from backend.store.paths import cache_dir
 
@@ -52,6 +53,7 @@ class RunStore(Catalog):
         tables.update({k: v.reset_index(drop=True) for k, v in extra.items() if v is not None and len(v.columns)})
         built = corpus_ranking.build(result.texts, result.words, result.tokens, tables.get("same_vocab"))
         tables.update({RANKING[k]: v for k, v in built.items()})
+        tables["tokens"] = topk_columns.columnar(result.tokens)  # top-k as Arrow fixed-size lists
         meta = {"name": name, "model_a": model_a, "model_b": model_b, "settings": settings}
         return self._save(tables, meta, self._row(result, model_a, model_b, settings, name))
 
@@ -66,6 +68,7 @@ class RunStore(Catalog):
         meta = self.read_meta(run_id)
         tables = self.read_tables(run_id, ("texts",) + TABLES)
         texts = tables.pop("texts")["text"].tolist()
+        tables["tokens"] = topk_columns.readable(tables["tokens"])  # either top-k format
         return PairResult(texts=texts, **tables), meta
 
     def optional(self, run_id: str) -> dict[str, pd.DataFrame]:
@@ -85,7 +88,6 @@ class RunStore(Catalog):
         built = corpus_ranking.build(pair.texts, pair.words, pair.tokens, self.optional(run_id).get("same_vocab"))
         atomic.write_parquets({paths[k]: v for k, v in built.items()})
         return built
-
 
     def load_same_vocab(self, run_id: str) -> pd.DataFrame | None:
         """The run's same-vocabulary table, or None when its models did not share a vocabulary."""

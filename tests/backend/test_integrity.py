@@ -69,30 +69,44 @@ def test_a_full_disk_leaves_earlier_runs_intact(models, tmp_path, monkeypatch):
 # --- score-cache entries check themselves --------------------------------------------------
 
 
+def _batch(loaded):
+    """The one batch file the first call wrote (backend/store/score_cache.py), and its rows as written."""
+    folder = score_cache.scope_dir(str(loaded.spec), ScoreSettings())
+    path = next(folder.glob("batch-*.parquet"))
+    return path, pd.read_parquet(path)
+
+
+def _rows_of(table, text):
+    return table.index[table[score_cache.HASH_COLUMN] == score_cache.text_hash(text)]
+
+
 def test_an_edited_cache_entry_is_recomputed_with_a_warning(models, isolated_cache, caplog):
     loaded = models["a"]
     clean = score_cache.cached_score_texts(loaded, TEXTS)
-    path = score_cache.entry_path(str(loaded.spec), ScoreSettings(), TEXTS[1])
-    entry = pd.read_parquet(path)
-    entry.loc[2, "logprob"] += 6.69  # its stamp kept: only the numbers changed
-    entry.to_parquet(path)
+    path, table = _batch(loaded)
+    table.loc[_rows_of(table, TEXTS[1])[2], "logprob"] += 6.69  # its hash, key and checksum kept: only a number changed
+    table.to_parquet(path)
     warnings: list[str] = []
     again = score_cache.cached_score_texts(loaded, TEXTS, warnings=warnings)
     np.testing.assert_allclose(again["logprob"], clean["logprob"], atol=1e-5, equal_nan=True)
     assert len(warnings) == 1 and str(path) in warnings[0] and "checksum" in warnings[0]
     assert "checksum" in caplog.text
-    assert score_cache.verify(pd.read_parquet(path), TEXTS[1], score_cache.entry_key(str(loaded.spec), ScoreSettings())) is None
+    assert score_cache.cached_score_texts(loaded, TEXTS, warnings=(later := [])) is not None and later == []
 
 
 def test_an_entry_copied_over_another_texts_entry_is_recomputed(models, isolated_cache):
+    """Text 0's rows stored under text 1's hash (with text 1's checksum): they fail the check."""
     loaded = models["a"]
     clean = score_cache.cached_score_texts(loaded, TEXTS)
-    source, target = (score_cache.entry_path(str(loaded.spec), ScoreSettings(), t) for t in TEXTS[:2])
-    shutil.copyfile(source, target)
+    path, table = _batch(loaded)
+    first, second = table.loc[_rows_of(table, TEXTS[0])], table.loc[_rows_of(table, TEXTS[1])]
+    swapped = first.assign(**{c: second[c].iloc[0] for c in score_cache.CHECK_COLUMNS})
+    rest = table.drop(index=second.index)
+    pd.concat([rest, swapped], ignore_index=True).to_parquet(path)
     warnings: list[str] = []
     again = score_cache.cached_score_texts(loaded, TEXTS, warnings=warnings)
     pd.testing.assert_series_equal(again["token"], clean["token"])
-    assert len(warnings) == 1 and "another text" in warnings[0]
+    assert len(warnings) == 1 and "checksum" in warnings[0]
 
 
 @pytest.mark.parametrize("damage", [lambda p: p.write_bytes(b"garbage bytes"),
@@ -100,7 +114,7 @@ def test_an_entry_copied_over_another_texts_entry_is_recomputed(models, isolated
 def test_a_damaged_cache_file_is_named_and_recomputed(models, isolated_cache, damage):
     loaded = models["a"]
     clean = score_cache.cached_score_texts(loaded, TEXTS)
-    path = score_cache.entry_path(str(loaded.spec), ScoreSettings(), TEXTS[0])
+    path, _ = _batch(loaded)
     damage(path)
     warnings: list[str] = []
     again = score_cache.cached_score_texts(loaded, TEXTS, warnings=warnings)
