@@ -19,9 +19,9 @@ from ui import throughput
 from ui.jobs import Cancelled, Job
 
 NAMES = {"a": "A", "b": "B"}
-# Characters per chunk: about the CPU batch (8,192 tokens at ~4 characters each) times a few, so a chunk
-# costs a few batches and little per-call overhead, and a cancel loses at most one chunk.
-CHUNK_CHARS = 50_000
+# Characters per chunk: a few CPU batches (8,192 tokens of ~4 characters each, with window overlap), so
+# the per-call overhead stays small and a cancel loses at most one chunk (seconds to a minute on a CPU).
+CHUNK_CHARS = 20_000
 
 
 @dataclasses.dataclass
