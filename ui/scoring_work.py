@@ -41,7 +41,7 @@ class ScoringOutcome:
         return self.pair is not None and len(self.pair.texts) < self.n_texts
 
 
-def chunks(texts: list[str], limit: int = CHUNK_CHARS) -> list[tuple[int, int]]:
+def chunks(texts: list[str], limit: int) -> list[tuple[int, int]]:
     """(start, end) ranges of texts, each up to limit characters (a longer text is a chunk of its own)."""
     ranges, start, size = [], 0, 0
     for i, text in enumerate(texts):
@@ -106,7 +106,7 @@ def score_job(job: Job, specs: dict, texts: list[str], top_k: int, window: int |
     job.total, job.unit = float(n_chars * len(models)), "characters"
     parts, done_chars = [], 0
     try:
-        for start, end in chunks(texts):
+        for start, end in chunks(texts, CHUNK_CHARS):
             chunk = texts[start:end]
             size = sum(len(t) for t in chunk)
             sides = list(models)
