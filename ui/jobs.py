@@ -171,8 +171,50 @@ def wait(kind: str, timeout: float = 600.0) -> Job | None:
     return job
 
 
-def progress_area(kind: str) -> None:
-    """While a job of kind runs: its progress bar, always open, and Cancel; polled alone, not the page."""
+def _pending_key(kind: str) -> str:
+    return f"_job_pending_{kind}"
+
+
+def start_or_ask(kind: str, label: str, work: Callable[[Job], Any], unit: str, estimate, what: str,
+                 note: str = "") -> bool:
+    """Start the job, or, when estimate (ui/throughput.Estimate) is over a minute, ask first (area() draws the
+    question). True when it started."""
+    st.session_state.pop(_pending_key(kind), None)
+    if estimate is not None and estimate.needs_confirmation:
+        st.session_state[_pending_key(kind)] = dict(label=label, work=work, unit=unit, estimate=estimate, what=what,
+                                                        note=note)
+        return False
+    start(kind, label, work, unit)
+    return True
+
+
+def _go_on(kind: str) -> None:
+    pending = st.session_state.pop(_pending_key(kind), None)
+    if pending is not None and not running(kind):
+        start(kind, pending["label"], pending["work"], pending["unit"])
+
+
+def _ask(kind: str) -> None:
+    pending = st.session_state.get(_pending_key(kind))
+    if pending is None:
+        return
+    estimate = pending["estimate"]
+    basis = ("from this machine's measured speed of these models" if estimate.measured else
+             "a cautious first guess: these models have not been timed on this machine yet")
+    with st.container(border=True, key=f"job_ask_{kind}"):
+        st.warning(f"{pending['what']} should take about **{duration(estimate.seconds)}** ({basis}). "
+                   f"{pending['note']} You can cancel it at any point and keep what finished.".replace("  ", " "),
+                   icon=":material/schedule:")
+        with st.container(horizontal=True):
+            st.button("Go on", key=f"job_go_{kind}", type="primary", on_click=_go_on, args=(kind,))
+            st.button("Not now", key=f"job_not_now_{kind}",
+                      on_click=lambda: st.session_state.pop(_pending_key(kind), None))
+
+
+def area(kind: str) -> None:
+    """The question before long work, then, while a job of kind runs, its progress bar (always open) and
+    Cancel, polled alone rather than the page."""
+    _ask(kind)
     if running(kind):
         st.fragment(_poll, run_every=POLL_S)(kind)
 

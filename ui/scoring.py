@@ -18,15 +18,13 @@ from ui.sidebar import show_device, show_stale_note
 from ui.state import ShownResult, current_specs, set_result
 
 KIND = "score"
-PENDING = "_score_pending"  # session_state: the scoring waiting for "Score anyway"
 
 
-def run_scoring(texts: list[str], top_k: int = 5, window: int | None = None, confirmed: bool = False) -> bool:
-    """Start scoring texts with the sidebar's models (or ask first when it should take over a minute).
+def run_scoring(texts: list[str], top_k: int = 5, window: int | None = None) -> bool:
+    """Start scoring texts with the sidebar's models, or ask first when it should take over a minute.
 
     False, with the reason on the page, when nothing started; the result on screen stays.
     """
-    st.session_state.pop(PENDING, None)
     try:
         texts = check_texts(texts)
     except InputError as error:
@@ -42,39 +40,10 @@ def run_scoring(texts: list[str], top_k: int = 5, window: int | None = None, con
         return False
     n_chars = sum(len(t) for t in texts)
     estimate = throughput.scoring_estimate([str(s) for s in specs.values()], n_chars)
-    if estimate.needs_confirmation and not confirmed:
-        st.session_state[PENDING] = dict(texts=texts, top_k=top_k, window=window, estimate=estimate)
-        return False
     label = f"Scoring {len(texts):,} text{'s' if len(texts) != 1 else ''} ({n_chars:,} characters) with both models"
-    jobs.start(KIND, label, lambda job: score_job(job, specs, texts, top_k, window), unit="characters")
-    return True
-
-
-def _go_on() -> None:
-    pending = st.session_state.pop(PENDING, None)
-    if pending:
-        st.session_state["_score_go"] = pending
-
-
-def _confirm() -> None:
-    """Before a scoring expected to take over a minute: how long, and whether to go on."""
-    go = st.session_state.pop("_score_go", None)
-    if go is not None:
-        run_scoring(go["texts"], go["top_k"], go["window"], confirmed=True)
-        return
-    pending = st.session_state.get(PENDING)
-    if pending is None:
-        return
-    estimate = pending["estimate"]
-    basis = ("from this machine's measured speed of these models" if estimate.measured else
-             "a cautious first guess: these models have not been timed on this machine yet")
-    with st.container(border=True, key="score_confirm"):
-        st.warning(f"This scoring should take about **{jobs.duration(estimate.seconds)}** ({basis}; texts already "
-                   "in the score cache take no time). You can cancel it at any point and keep what finished.",
-                   icon=":material/schedule:")
-        with st.container(horizontal=True):
-            st.button("Score anyway", key="score_go", type="primary", on_click=_go_on)
-            st.button("Not now", key="score_not_now", on_click=lambda: st.session_state.pop(PENDING, None))
+    return jobs.start_or_ask(KIND, label, lambda job: score_job(job, specs, texts, top_k, window), "characters",
+                             estimate, "This scoring",
+                             "Texts already in the score cache take no time.")
 
 
 def scoring_area() -> None:
@@ -82,8 +51,7 @@ def scoring_area() -> None:
     finished = jobs.take(KIND)
     if finished is not None:
         _show_end(finished)
-    _confirm()
-    jobs.progress_area(KIND)
+    jobs.area(KIND)
 
 
 def _show_end(job: jobs.Job) -> ShownResult | None:

@@ -144,7 +144,7 @@ def test_long_scoring_asks_first_and_says_how_long(app, monkeypatch):
     asked = " ".join(w.value for w in at.warning)
     assert "This scoring should take about" in asked and "first guess" in asked
     assert not at.session_state["_jobs"]  # nothing started yet
-    at.button(key="score_go").click().run()
+    at.button(key="job_go_score").click().run()
     at = finish_jobs(at)
     assert {"duet-map-a-0", "duet-map-b-0"} <= set(maps(at))
     assert at.status[0].label.startswith("Scored in")

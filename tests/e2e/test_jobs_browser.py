@@ -76,7 +76,7 @@ def test_cancel_keeps_the_partial_result_and_the_server_goes_idle(server, page):
 
     # Over a minute expected (the first estimate is a cautious default): the page asks first.
     page.get_by_text("This scoring should take about").wait_for()
-    page.get_by_role("button", name="Score anyway").click()
+    page.get_by_role("button", name="Go on").click()
 
     # Progress with units, a rate and an ETA, always open; wait until the second chunk of texts is under way.
     progress = page.locator(".st-key-job_score")
