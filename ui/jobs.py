@@ -47,6 +47,7 @@ class Job:
     started: float = dataclasses.field(default_factory=time.monotonic)
     finished: float | None = None
     taken: bool = False  # the page has shown its end once
+    tag: str = ""  # what the work is for, when a page holds several (BehaviorBox: the run's key)
     _counting: float | None = None  # when done started counting (after model loads), for the rate
     _cancel: threading.Event = dataclasses.field(default_factory=threading.Event)
 
@@ -60,6 +61,10 @@ class Job:
         if note is not None:
             self.note = note
         self.check()
+
+    def new_stage(self, unit: str) -> None:
+        """The work moved to a stage counted in other units: its own rate and ETA from here."""
+        self.unit, self._counting, self.done, self.total = unit, None, 0.0, 0.0
 
     def check(self) -> None:
         if self._cancel.is_set():
@@ -130,11 +135,11 @@ def running(kind: str) -> bool:
     return job is not None and job.state == "running"
 
 
-def start(kind: str, label: str, work: Callable[[Job], Any], unit: str = "units") -> Job:
+def start(kind: str, label: str, work: Callable[[Job], Any], unit: str = "units", tag: str = "") -> Job:
     """Run work(job) on a thread; the job replaces this session's earlier one of this kind (not a running one)."""
     if running(kind):
         raise RuntimeError(f"a {kind} job is already running in this session")
-    job = Job(kind=kind, label=label, unit=unit)
+    job = Job(kind=kind, label=label, unit=unit, tag=tag)
     _registry()[kind] = job
     threading.Thread(target=_main, args=(job, work), name=f"duet-{kind}", daemon=True).start()
     return job
@@ -176,22 +181,28 @@ def _pending_key(kind: str) -> str:
 
 
 def start_or_ask(kind: str, label: str, work: Callable[[Job], Any], unit: str, estimate, what: str,
-                 note: str = "") -> bool:
+                 note: str = "", tag: str = "") -> bool:
     """Start the job, or, when estimate (ui/throughput.Estimate) is over a minute, ask first (area() draws the
     question). True when it started."""
     st.session_state.pop(_pending_key(kind), None)
     if estimate is not None and estimate.needs_confirmation:
         st.session_state[_pending_key(kind)] = dict(label=label, work=work, unit=unit, estimate=estimate, what=what,
-                                                        note=note)
+                                                        note=note, tag=tag)
         return False
-    start(kind, label, work, unit)
+    start(kind, label, work, unit, tag)
     return True
+
+
+def pending(kind: str, tag: str | None = None) -> bool:
+    """Whether a job of kind (for tag, when given) waits for the user's go-ahead."""
+    asked = st.session_state.get(_pending_key(kind))
+    return asked is not None and (tag is None or asked["tag"] == tag)
 
 
 def _go_on(kind: str) -> None:
     pending = st.session_state.pop(_pending_key(kind), None)
     if pending is not None and not running(kind):
-        start(kind, pending["label"], pending["work"], pending["unit"])
+        start(kind, pending["label"], pending["work"], pending["unit"], pending["tag"])
 
 
 def _ask(kind: str) -> None:
