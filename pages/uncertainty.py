@@ -12,7 +12,7 @@ from ui import uncertainty_compare as compare
 from ui import uncertainty_downloads, uncertainty_evaluation, uncertainty_sweep
 from ui.markdown import literal
 from ui.router import use_router
-from ui.sampling import kept_result, run_sampling
+from ui.sampling import kept_result, run_sampling, sampling_area
 from ui.state import current_specs, units
 from ui.uncertainty_clusters import clustered
 from ui.uncertainty_detail import prompt_detail
@@ -39,6 +39,7 @@ if st.button("Sample and compare", type="primary", key="unc_run", icon=":materia
         st.error("Fix the upload problem above first; the results below are unchanged.")
     else:
         run_sampling(prompts, raw_settings, answers)
+sampling_area()  # the ask before long work, the job's progress and Cancel, how it ended
 
 result = kept_result()
 if result is None:

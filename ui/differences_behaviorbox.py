@@ -9,11 +9,12 @@ import streamlit as st
 from analysis import behaviorbox as B
 from backend.behaviorbox import run as R
 from backend.errors import user_message
+from ui import jobs, throughput
 from ui.markdown import literal
 from ui.state import ShownResult
 
 FEW_WORDS = 1000  # below this, BehaviorBox rarely finds a feature that passes the selection (see the info)
-STAGES = {"embedding": (0.0, 0.3), "training": (0.3, 0.95), "features": (0.95, 1.0)}  # shares of the bar
+KIND = "behaviorbox"
 
 
 def _saved(shown: ShownResult, run_key: str, results: dict) -> Path | None:
@@ -65,28 +66,50 @@ def _form(n_usable: int) -> R.BehaviorBoxSettings | None:
     )
 
 
-def _train(shown: ShownResult, settings: R.BehaviorBoxSettings, folder: Path | None, run_key: str,
-           results: dict) -> None:
-    """Train with a progress bar; on failure say why and keep the earlier result."""
-    bar = st.progress(0.0, text="Starting…")
+def _work(job: jobs.Job, pair, settings: R.BehaviorBoxSettings, folder: Path | None) -> R.BehaviorBoxResult:
+    """On the job thread: the sentence encoder, then training with progress per stage (Cancel between steps)."""
+    job.note = "Loading the sentence encoder…"
+    from backend.models.resident import get_sentence_encoder
+
+    encoder = get_sentence_encoder()
+    units = {"embedding": "windows", "training": "steps", "features": "features"}
 
     def progress(stage: str, done: int, total: int, note: str) -> None:
-        a, b = STAGES.get(stage, (0.0, 1.0))
-        bar.progress(min(1.0, a + (b - a) * (done / total if total else 1.0)), text=note)
+        if job.unit != units.get(stage, "units"):
+            job.new_stage(units.get(stage, "units"))
+        job.report(done, total, note)
 
-    try:
-        with st.spinner("Loading the sentence encoder…", show_time=True):
-            from backend.models.resident import get_sentence_encoder
+    result = R.run_behaviorbox(pair, settings, progress, encoder=encoder, run_folder=folder)
+    timings = getattr(result, "timings", {}) or {}
+    if timings.get("embedding", 0) > 1:  # not reused from the run's folder
+        throughput.record("bb_embed", "all-MiniLM-L6-v2", result.n_words, timings["embedding"])
+    throughput.record("bb_step", "sae", settings.steps, timings.get("training", 0))
+    return result
 
-            encoder = get_sentence_encoder()
-        with st.spinner("Training BehaviorBox…", show_time=True):
-            results[run_key] = R.run_behaviorbox(shown.pair, settings, progress, encoder=encoder, run_folder=folder)
-        bar.progress(1.0, text="Done")
+
+def _train(shown: ShownResult, settings: R.BehaviorBoxSettings, folder: Path | None, n_usable: int,
+           run_key: str) -> None:
+    """Start training as a job (or ask first when it should take over a minute)."""
+    if jobs.running(KIND):
+        st.warning("A BehaviorBox training is already running: wait for it or cancel it first.")
+        return
+    estimate = throughput.estimate("bb_embed", "all-MiniLM-L6-v2", n_usable).merge(
+        throughput.estimate("bb_step", "sae", settings.steps))
+    pair = shown.pair
+    jobs.start_or_ask(KIND, f"Training BehaviorBox on {n_usable:,} words", lambda job: _work(job, pair, settings, folder),
+                      "steps", estimate, "This training", tag=run_key)
+
+
+def _show_end(job: jobs.Job, run_key: str, results: dict) -> None:
+    """A finished training's result goes with its run; a failed or cancelled one says so, earlier results stay."""
+    if job.state == "done" and job.result is not None:
+        results[run_key] = job.result
         st.session_state.pop("_diff_sel", None)
-    except Exception as error:  # noqa: BLE001 - shown, and earlier results stay
-        bar.empty()
-        st.error(f"BehaviorBox training failed: {literal(user_message(error))}"
+    elif job.state == "failed":
+        st.error(f"BehaviorBox training failed: {literal(job.error)}"
                  + (" The earlier result below is kept." if run_key in results else ""))
+    elif job.state == "cancelled":
+        st.info("BehaviorBox training cancelled." + (" The earlier result below is kept." if run_key in results else ""))
 
 
 def trained(shown: ShownResult, run_key: str) -> R.BehaviorBoxResult | None:
@@ -107,9 +130,18 @@ def trained(shown: ShownResult, run_key: str) -> R.BehaviorBoxResult | None:
                 "or use `python -m backend score`.", icon=":material/info:")
     settings = _form(n_usable)
     if settings is not None:
-        _train(shown, settings, folder, run_key, results)
+        _train(shown, settings, folder, n_usable, run_key)
+    job = jobs.current(KIND)
+    if (job is not None and job.tag == run_key) or jobs.pending(KIND, run_key):
+        finished = jobs.take(KIND)
+        if finished is not None:
+            _show_end(finished, run_key, results)
+        jobs.area(KIND)
+    elif jobs.running(KIND):
+        st.info("A BehaviorBox training of another run is under way; open that run to follow it.")
     bb = results.get(run_key)
     if bb is None:
         st.info("Press **Train** to find the contexts where one model beats the other. "
-                "On this machine's CPU that takes roughly a minute per 5,000 words.")
+                "Training shows its progress and can be cancelled; when it should take over a minute, "
+                "the page says how long first.")
     return bb

@@ -1,104 +1,101 @@
-"""The Score button's work, with progress: load both models, score, save a run, keep the tables in the session.
+"""The Score button: check the inputs, ask before long work, start the scoring job, and show how it ended.
 
-Only this runs models. Everything drawn afterwards (colourings, units,
+The work itself (load, score, save a run) runs as a job (ui/jobs.py, ui/scoring_work.py) so the page
+stays usable, shows its progress and can cancel it. Everything drawn afterwards (colourings, units,
 windows, exports) reads the tables kept in session_state.
 """
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
-from backend.errors import user_message
 from backend.corpus.inputs import InputError, check_texts
+from backend.errors import user_message
+from ui import jobs, throughput
 from ui.markdown import literal
+from ui.scoring_work import NAMES, ScoringOutcome, score_job
 from ui.sidebar import show_device, show_stale_note
 from ui.state import ShownResult, current_specs, set_result
 
-NAMES = {"a": "A", "b": "B"}
+KIND = "score"
 
 
-def run_scoring(texts: list[str], top_k: int = 5, window: int | None = None, text_meta=None) -> ShownResult | None:
-    """Score texts with the sidebar's models. On failure, say why and leave the earlier result in place.
-    text_meta: a table of metadata columns, one row per text, kept with the saved run."""
+def run_scoring(texts: list[str], top_k: int = 5, window: int | None = None, text_meta=None) -> bool:
+    """Start scoring texts with the sidebar's models, or ask first when it should take over a minute.
+
+    False, with the reason on the page, when nothing started; the result on screen stays.
+    text_meta: a table of metadata columns, one row per text, kept with the saved run.
+    """
     try:
         texts = check_texts(texts)
     except InputError as error:
         st.error(f"Nothing to score: {error}. Type a text, load a sample or upload a file.")
-        return None
+        return False
     try:
         specs = dict(zip("ab", current_specs()))
     except Exception as error:  # noqa: BLE001 - a bad spec string in the session
         st.error(f"Model choice is not valid: {user_message(error)}")
+        return False
+    if jobs.running(KIND):
+        st.warning("A scoring is already running: wait for it or cancel it first.")
+        return False
+    n_chars = sum(len(t) for t in texts)
+    estimate = throughput.scoring_estimate([str(s) for s in specs.values()], n_chars)
+    label = f"Scoring {len(texts):,} text{'s' if len(texts) != 1 else ''} ({n_chars:,} characters) with both models"
+    return jobs.start_or_ask(KIND, label, lambda job: score_job(job, specs, texts, top_k, window, text_meta), "characters",
+                             estimate, "This scoring",
+                             "Texts already in the score cache take no time.")
+
+
+def scoring_area() -> None:
+    """Under the Score button: the ask before long work, the running job's progress, how the last one ended."""
+    finished = jobs.take(KIND)
+    if finished is not None:
+        _show_end(finished)
+    jobs.area(KIND)
+
+
+def _show_end(job: jobs.Job) -> ShownResult | None:
+    """The finished job's result on screen (partial after a cancel), or why there is none."""
+    outcome: ScoringOutcome | None = job.result
+    if job.state == "failed" or outcome is None:
+        if job.state == "failed":
+            st.error(f"Scoring failed: {literal(job.error)}. The results below are unchanged.")
+        else:
+            st.info("Scoring cancelled before any text was finished; the results below are unchanged.")
         return None
-    started = time.perf_counter()
-    errors: dict[str, str] = {}
-    models = {}
-    with st.status("Loading models…", expanded=True) as status:
-        # Imported here, not at the top: torch takes seconds to import, and the page
-        # should draw at once; the status box shows this wait.
-        with st.spinner("Starting the model runtime…", show_time=True):
-            from backend.models.resident import get_model
-            from backend.scoring.pair import score_models
-            from backend.scoring.score import ScoreSettings
-        settings = ScoreSettings(top_k=top_k, window=window)
-        for side, spec in specs.items():
-            status.update(label=f"Loading model {NAMES[side]}: {spec.label}…")
-            with st.spinner(
-                f"Loading model {NAMES[side]} ({spec.label}). A first load of an embedded model converts it "
-                "once and can take a couple of minutes; later loads take seconds.",
-                show_time=True,
-            ):
-                try:
-                    models[side] = get_model(spec)
-                except Exception as error:  # noqa: BLE001 - ModelLoadError and anything else, one line
-                    errors[side] = f"{spec.label}: {user_message(error)}"
-            if side in models:
-                loaded_specs = st.session_state.setdefault("loaded_specs", {})
-                loaded_specs[side] = (str(spec), str(models[side].spec))
-                show_device(side, str(spec))
-                st.write(f"Model {NAMES[side]} ready: {literal(spec.label)} on {models[side].device}, {models[side].spec.dtype}")
-            else:
-                st.error(f"Model {NAMES[side]} could not be loaded: {literal(errors[side])}")
-        if not models:
-            status.update(label="Neither model could be loaded", state="error")
-            return None
-        n_chars = sum(len(t) for t in texts)
-        status.update(label=f"Scoring {len(texts)} text{'s' if len(texts) != 1 else ''} ({n_chars:,} characters)…")
-        bar = st.progress(0.0, text="Scoring…")
-
-        def progress(side: str, done: int, total: int) -> None:
-            share = done / total if total else 1.0
-            offset = 0.0 if side == "a" or len(models) == 1 else 0.5
-            bar.progress(min(1.0, offset + share / max(1, len(models))),
-                         text=f"Model {NAMES[side]}: {done:,} of {total:,} tokens")
-
-        with st.spinner("Scoring…", show_time=True):
-            outcome = score_models(models, texts, settings, progress, errors)
-        bar.progress(1.0, text="Scored")
-        if outcome.pair is None:
-            status.update(label="Scoring failed", state="error")
-            for side, line in outcome.errors.items():
-                st.error(f"Model {NAMES.get(side, side)}: {literal(line)}")
-            return None
-        elapsed = time.perf_counter() - started
-        run_id = None
-        saved_settings = settings.to_dict()
-        if outcome.errors:
-            saved_settings["failed"] = {k: v for k, v in outcome.errors.items() if k in ("a", "b")}
-        run_id = outcome.save_run(str(specs["a"]), str(specs["b"]), saved_settings,
-                                  text_meta=text_meta)  # a failure: a warning, the results still show
-        status.update(label=f"Scored in {elapsed:.1f} s" + (" (one model failed: see below)" if outcome.errors else ""),
-                      state="complete", expanded=False)
-    for line in outcome.warnings:  # outside the status box, which is collapsed by now
+    loaded_specs = st.session_state.setdefault("loaded_specs", {})
+    for side, pair in outcome.loaded.items():
+        loaded_specs[side] = pair
+        show_device(side, pair[0])
+    if outcome.pair is None:
+        st.status("Scoring failed" if outcome.loaded else "Neither model could be loaded", state="error")
+        _errors(outcome)
+        return None
+    n_done = len(outcome.pair.texts)
+    head = (f"Cancelled — partial: {n_done:,} of {outcome.n_texts:,} texts, scored in {job.elapsed:.1f} s"
+            if outcome.partial else f"Scored in {job.elapsed:.1f} s")
+    with st.status(head + (" (one model failed: see below)" if outcome.errors else ""), state="complete",
+                   expanded=False):
+        for line in job.lines:
+            st.write(literal(line))
+    _errors(outcome)
+    if outcome.save_error:
+        st.warning(f"Results not saved to the run history: {literal(outcome.save_error)}")
+    for line in outcome.warnings:  # outside the status box, which is collapsed
         st.warning(literal(line), icon=":material/warning:")
     shown = ShownResult(
-        pair=outcome.pair, model_a=str(specs["a"]), model_b=str(specs["b"]), settings=saved_settings,
-        errors=outcome.errors, same_vocab=outcome.same_vocab, run_id=run_id, elapsed_s=elapsed,
+        pair=outcome.pair, model_a=outcome.specs["a"], model_b=outcome.specs["b"],
+        settings=outcome.settings, errors=outcome.errors, same_vocab=outcome.same_vocab, run_id=outcome.run_id,
+        elapsed_s=job.elapsed,
     )
     set_result(shown)
     show_stale_note()  # the sidebar, drawn before this result, may say it is stale
     return shown
 
 
+def _errors(outcome: ScoringOutcome) -> None:
+    for side in ("a", "b"):
+        if side in outcome.errors:
+            verb = "could not be loaded" if side not in outcome.loaded else "failed"
+            st.error(f"Model {NAMES[side]} {verb}: {literal(outcome.errors[side])}")

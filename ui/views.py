@@ -45,16 +45,31 @@ def _model_error(shown: ShownResult, side: str) -> None:
 
 
 def render_result(shown: ShownResult, prefix: str) -> None:
+    """Every view of one result. A view's own controls (colouring, level, rolling window, tab) rerun only that
+    view (st.fragment); the text picker and the sidebar's units and word probability redraw them all."""
     pair = shown.pair
-    unit = units()
-    labels = shown.labels
     texts = pair.texts
+    if shown.settings.get("partial"):
+        st.warning(f"Partial result: {shown.settings['partial']} were scored by both models before the scoring "
+                   "was cancelled. Press **Score** again to finish: the texts done are in the score cache.",
+                   icon=":material/hourglass_bottom:")
     text_id = 0
     if len(texts) > 1:
         choices = text_choices(texts)
         text_id = st.selectbox("Text", list(choices), format_func=choices.get, key=f"{prefix}_text")
-    text = texts[text_id]
+    _maps(shown, prefix, text_id)
+    _summary(shown)
+    _tabs(shown, prefix, text_id)
 
+
+@st.fragment
+def _maps(shown: ShownResult, prefix: str, text_id: int) -> None:
+    """The colouring and level pickers, the heatmaps and their HTML exports: a pick reruns only this."""
+    pair = shown.pair
+    unit = units()
+    labels = shown.labels
+    texts = pair.texts
+    text = texts[text_id]
     left, right = st.columns([3, 2])
     colourings = _colourings(shown)
     colouring = left.radio(
@@ -98,17 +113,21 @@ def render_result(shown: ShownResult, prefix: str) -> None:
     if exports_for_maps:
         buttons = st.columns(len(exports_for_maps) + 1)
         for column, (side, title, body) in zip(buttons, exports_for_maps):
-            page = heatmap.standalone_html(
+            # Made on click (deferred data): the file is as big as the map, and a toggle should not send it.
+            page = (lambda title=title, body=body: heatmap.standalone_html(
                 f"Duet · {title} · {_label(colouring)}",
                 [("Legend", maps.legend), (title, body)],
                 note=f"Text {text_id + 1} of {len(texts)}. Hover a piece for details. Units: {unit}.",
-            )
+            ).encode("utf-8"))
             column.download_button(
-                f"Heatmap {side.upper() if side in ('a', 'b') else 'A − B'} (HTML)", data=page.encode("utf-8"),
+                f"Heatmap {side.upper() if side in ('a', 'b') else 'A − B'} (HTML)", data=page,
                 file_name=f"duet-heatmap-{side}-{colouring}-text{text_id + 1}.html", mime="text/html",
                 key=f"{prefix}_map_{side}", on_click="ignore", icon=":material/download:", width="stretch",
             )
 
+
+def _summary(shown: ShownResult) -> None:
+    pair, texts, labels, unit = shown.pair, shown.pair.texts, shown.labels, units()
     st.subheader("Summary")
     sides = _scored_sides(shown)
     if len(sides) == 1:
@@ -134,6 +153,12 @@ def render_result(shown: ShownResult, prefix: str) -> None:
                   "every word counted." if totals is not None else "")
                + (" Words won: words where that model gave the higher probability." if len(sides) == 2 else ""))
 
+
+@st.fragment
+def _tabs(shown: ShownResult, prefix: str, text_id: int) -> None:
+    """Traces, distributions, same vocabulary, downloads. Only the open tab's figures are built (a figure
+    costs about a second); switching tabs or moving a slider reruns only this."""
+    pair, labels, unit, sides = shown.pair, shown.labels, units(), _scored_sides(shown)
     text_words = pair.words[pair.words["text_id"] == text_id]
     text_tokens = pair.tokens[pair.tokens["text_id"] == text_id]
     tab_names = ["Traces", "Distributions"]
@@ -141,31 +166,35 @@ def render_result(shown: ShownResult, prefix: str) -> None:
     if has_same:
         tab_names.append("Same vocabulary")
     tab_names += ["Calibration", "Download data"]
-    tabs = dict(zip(tab_names, st.tabs(tab_names)))
+    tabs = dict(zip(tab_names, st.tabs(tab_names, key=f"{prefix}_tabs", on_change="rerun")))
     with tabs["Traces"]:
         window = st.slider("Rolling mean over words", 1, 50, 1, key=f"{prefix}_window",
                            help="Smooths the lines; 1 shows every word.")
-        for metric in (m.name for m in metrics.traces()):
-            fig = plots.word_trace(text_words, metric, unit, window, labels, sides=sides)
-            st.plotly_chart(fig, key=f"{prefix}_trace_{metric}", config={"displaylogo": False})
-            downloads.figure_buttons(fig, f"duet-{metric}-trace-text{text_id + 1}", f"{prefix}_dl_trace_{metric}")
+        if tabs["Traces"].open is not False:
+            for metric in (m.name for m in metrics.traces()):
+                fig = plots.word_trace(text_words, metric, unit, window, labels, sides=sides)
+                st.plotly_chart(fig, key=f"{prefix}_trace_{metric}", config={"displaylogo": False})
+                downloads.figure_buttons(fig, f"duet-{metric}-trace-text{text_id + 1}", f"{prefix}_dl_trace_{metric}")
     with tabs["Distributions"]:
         dist_level = st.radio("Per", ["tokens", "words"], format_func={"tokens": "token (each model's own)",
                               "words": "word (shared)"}.get, horizontal=True, key=f"{prefix}_dist_level")
-        fig = plots.distribution(text_tokens, text_words, unit, dist_level, labels)
-        st.plotly_chart(fig, key=f"{prefix}_dist", config={"displaylogo": False})
-        downloads.figure_buttons(fig, f"duet-surprisal-distribution-text{text_id + 1}", f"{prefix}_dl_dist")
+        if tabs["Distributions"].open is not False:
+            fig = plots.distribution(text_tokens, text_words, unit, dist_level, labels)
+            st.plotly_chart(fig, key=f"{prefix}_dist", config={"displaylogo": False})
+            downloads.figure_buttons(fig, f"duet-surprisal-distribution-text{text_id + 1}", f"{prefix}_dl_dist")
     if has_same:
         with tabs["Same vocabulary"]:
             st.caption("Both models share one vocabulary, so their whole next-token distributions can be compared "
                        "at every position.")
-            sv = shown.same_vocab[shown.same_vocab["text_id"] == text_id]
             sv_window = st.slider("Rolling mean over tokens", 1, 50, 1, key=f"{prefix}_sv_window")
-            fig = plots.same_vocab_trace(sv, text_tokens[text_tokens["model"] == "a"], unit, sv_window)
-            st.plotly_chart(fig, key=f"{prefix}_sv", config={"displaylogo": False})
-            downloads.figure_buttons(fig, f"duet-same-vocabulary-text{text_id + 1}", f"{prefix}_dl_sv")
+            if tabs["Same vocabulary"].open is not False:
+                sv = shown.same_vocab[shown.same_vocab["text_id"] == text_id]
+                fig = plots.same_vocab_trace(sv, text_tokens[text_tokens["model"] == "a"], unit, sv_window)
+                st.plotly_chart(fig, key=f"{prefix}_sv", config={"displaylogo": False})
+                downloads.figure_buttons(fig, f"duet-same-vocabulary-text{text_id + 1}", f"{prefix}_dl_sv")
     with tabs["Calibration"]:
-        calibration_view.show(shown, prefix)
+        if tabs["Calibration"].open is not False:  # built only when open (a toggle elsewhere reruns the view)
+            calibration_view.show(shown, prefix)
     with tabs["Download data"]:
         st.caption("All texts, both models. Values in nats (the storage unit), whatever the display unit.")
         named = dict(zip("ab", labels))  # the files say which model "a" and "b" are

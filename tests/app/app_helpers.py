@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -27,11 +28,30 @@ def legend(at: AppTest) -> str:
     return next(e.value for e in at.get("html") if "duet-legend" in e.value)
 
 
+def finish_jobs(at: AppTest, timeout: float = TIMEOUT) -> AppTest:
+    """Wait for the session's jobs (ui/jobs.py: scoring, sampling, training on a thread) and run the page again.
+
+    In a browser the progress fragment polls and reruns the page when a job ends; AppTest does not
+    poll, so a test waits here, then runs the page that shows the result.
+    """
+    jobs = at.session_state["_jobs"] if "_jobs" in at.session_state else {}
+    pending = [job for job in jobs.values() if not job.taken]  # started by this run, not shown yet
+    deadline = time.monotonic() + timeout
+    while any(job.state == "running" for job in pending) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return at.run() if pending else at
+
+
+def press(at: AppTest, key: str) -> AppTest:
+    """Click a button that starts a job, run, and wait for the job's end."""
+    at.button(key=key).click()
+    return finish_jobs(at.run())
+
+
 def score(at: AppTest, text: str) -> AppTest:
-    """Type text (the app must have run once) and press Score."""
+    """Type text (the app must have run once), press Score and wait for the scoring to end."""
     at.text_area(key="input_text").input(text)
-    at.button(key="score").click()
-    return at.run()
+    return press(at, "score")
 
 
 def visible_text(body: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from app_helpers import finish_jobs
 
 TEXTS = [
     "Prices rose by $5.20 in 2024, and 12 * 12 = 144.",
@@ -69,7 +70,7 @@ def test_behaviorbox_trains_shows_cards_keeps_results_on_error_and_opens_the_tok
     assert any("Press **Train**" in i.value for i in at.info)
     for label, value in (("Dictionary size", 16), ("k (active features per word)", 2), ("Steps", 60)):
         next(n for n in at.number_input if n.label == label).set_value(value)
-    at.button(key="bb_train").click().run()
+    finish_jobs(at.button(key="bb_train").click().run())  # training runs as a job (ui/jobs.py)
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     text = " ".join(m.value for m in at.markdown)
@@ -99,7 +100,7 @@ def test_behaviorbox_trains_shows_cards_keeps_results_on_error_and_opens_the_tok
         raise RuntimeError("no memory left")
 
     monkeypatch.setattr("backend.behaviorbox.run.run_behaviorbox", boom)
-    at.button(key="bb_train").click().run()
+    finish_jobs(at.button(key="bb_train").click().run())  # training runs as a job (ui/jobs.py)
     assert any("no memory left" in e.value and "kept" in e.value for e in at.error)
     assert [m.value for m in at.markdown if m.value.startswith("#### Feature")] == cards
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from app_helpers import finish_jobs
+
 PROMPTS = "What is 1 + 2?\nName a <b>fruit</b>."
 
 
@@ -19,7 +21,7 @@ def press(at, prompts: str = PROMPTS):
     at.number_input(key="unc_n").set_value(4)
     at.number_input(key="unc_max_new").set_value(6)
     at.button(key="unc_run").click()
-    return at.run()
+    return finish_jobs(at.run())  # the sampling runs as a job (ui/jobs.py)
 
 
 def plotly_array(value):
@@ -77,13 +79,13 @@ def test_errors_keep_earlier_results(app, tmp_path):
     at = press(open_page(app))
     before = per_prompt_table(at)
     at.text_area(key="unc_text").input("   ")
-    at.button(key="unc_run").click().run()
+    finish_jobs(at.button(key="unc_run").click().run())
     assert any("Nothing to sample" in e.value for e in at.error)
     assert per_prompt_table(at).equals(before)  # the earlier results are still drawn
 
     at.session_state["model_b"] = str(tmp_path / "no-such-model")
     at.text_area(key="unc_text").input("A brand new prompt")
-    at.button(key="unc_run").click().run()
+    finish_jobs(at.button(key="unc_run").click().run())
     assert not at.exception, at.exception
     assert any("Model B" in e.value and "no model folder" in e.value for e in at.error)
     table = per_prompt_table(at)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app_helpers import maps, score
+from app_helpers import maps, press, score
 
 from ui.markdown import literal
 
@@ -25,7 +25,7 @@ def test_csv_column_picker_and_several_files(app):
     picker.set_value("body").run()
     at.radio(key="split_1_notes.txt").set_value("paragraph").run()
     assert not at.error, [e.value for e in at.error]
-    at.button(key="score").click().run()
+    press(at, "score")
     assert not at.exception and not at.error
     assert len(at.session_state["result"].pair.texts) == 4
     assert at.selectbox(key="tv_text").options[1].startswith("2: The battery")
@@ -51,7 +51,7 @@ def test_bad_uploads_give_messages_and_keep_results(app, monkeypatch):
     assert any(literal("nocolumn.csv has no column 'text' (columns: id, score): pick the column") in e for e in errors)
     assert any(literal("big.txt is 1.4 MB; the upload limit is 1 MB") in e for e in errors)
     assert any(literal("broken.jsonl could not be parsed") in e for e in errors)
-    at.button(key="score").click().run()
+    press(at, "score")
     assert any("Fix the upload problems" in e.value for e in at.error)
     assert maps(at) == before
 
@@ -77,7 +77,7 @@ def test_a_file_added_twice_is_read_once(app):
     captions = [c.value for c in at.caption]
     assert f"{literal('notes.txt')}: already added, read once." in captions
     assert f"{literal('copy of notes.txt')}: already added (same content as {literal('notes.txt')}), read once." in captions
-    at.button(key="score").click().run()
+    press(at, "score")
     assert not at.exception and not at.error
     assert at.session_state["result"].pair.texts == ["First note.", "Another text."]
 
