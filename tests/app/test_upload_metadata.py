@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+from app_helpers import press
 
 
 def test_upload_keeps_the_chosen_metadata_columns_with_the_run(app):
@@ -17,7 +18,7 @@ def test_upload_keeps_the_chosen_metadata_columns_with_the_run(app):
     assert not at.exception
     keep = at.multiselect(key="meta_0_c.csv")
     assert keep.options == ["domain", "id"] and keep.value == ["domain"]  # the text column is not offered
-    at.button(key="score").click().run()
+    at = press(at, "score")
     assert not at.exception and not at.error
     shown = at.session_state["result"]
     assert len(shown.pair.texts) == 3
