@@ -37,9 +37,12 @@ key = run_key(shown)
 if introduce(shown, unit) == 0:
     st.stop()
 
+TABS = ["Where they differ", "Domains", "Leaderboards", "Groups", "BehaviorBox", "Calibration"]
+# A link may name the tab (?tab=Domains). Not bound with bind="query-params": a bound parameter makes
+# st.switch_page (an example opened in the Token view) fail, as it cannot clear the address.
+linked_tab = st.query_params.get("tab")
 tab_where, tab_domains, tab_leader, tab_groups, tab_bb, tab_calib = st.tabs(
-    ["Where they differ", "Domains", "Leaderboards", "Groups", "BehaviorBox", "Calibration"], key="tab",
-    bind="query-params")
+    TABS, default=linked_tab if linked_tab in TABS else None, key="tab")
 
 with tab_where:
     differences_where.show(shown, unit, key)

@@ -34,8 +34,10 @@ def figure_buttons(fig, name: str, key: str) -> None:
 def table_buttons(table, name: str, key: str, labels: dict | None = None) -> None:
     """CSV and parquet of a table; labels ({"a": ..., "b": ...}): the models' names, written into the files."""
     c1, c2 = st.columns(2)
-    c1.download_button(f"{name}.csv", data=lambda: exports.table_csv(table, labels), file_name=f"{slug(name)}.csv",
+    # Built when drawn (the Download data tab is built only while open): a deferred, on-click file did
+    # not arrive in the browser test once the address was rewritten on each run (ui/links.py).
+    c1.download_button(f"{name}.csv", data=exports.table_csv(table, labels), file_name=f"{slug(name)}.csv",
                        mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/table:", width="stretch")
-    c2.download_button(f"{name}.parquet", data=lambda: exports.table_parquet(table, labels), file_name=f"{slug(name)}.parquet",
+    c2.download_button(f"{name}.parquet", data=exports.table_parquet(table, labels), file_name=f"{slug(name)}.parquet",
                        mime="application/vnd.apache.parquet", key=f"{key}_parquet", on_click="ignore",
                        icon=":material/database:", width="stretch")

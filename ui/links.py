@@ -4,7 +4,7 @@ a "Copy link" box, and opening a run at a text and span in the token view from a
 A link names a saved run, so it reopens from the run store after a server restart with no model
 loaded. A link is applied once (the parameters the page last wrote are remembered), so later clicks
 in the page are not undone by the address; a bad or stale link is said on the page and the default
-view is shown. The Differences tab is bound by st.tabs itself (key "tab"); units are taken by the
+view is shown. The Differences tab is read from ?tab= by pages/differences.py; units are taken by the
 sidebar, which draws before any page.
 """
 
@@ -94,6 +94,9 @@ def write_link(shown: ShownResult | None) -> None:
             del st.query_params[k]
     st.query_params.update(params)
     st.session_state["_link_written"] = params
+    # The units now in the address are ours, not a shared link's: the sidebar must not take them back
+    # over the user's next click (it applies a link's units once, when they differ from the last seen).
+    st.session_state["_link_units"] = params.get("units")
     copy_link_box()
 
 

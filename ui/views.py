@@ -113,12 +113,13 @@ def _maps(shown: ShownResult, prefix: str, text_id: int) -> None:
     if exports_for_maps:
         buttons = st.columns(len(exports_for_maps) + 1)
         for column, (side, title, body) in zip(buttons, exports_for_maps):
-            # Made on click (deferred data): the file is as big as the map, and a toggle should not send it.
-            page = (lambda title=title, body=body: heatmap.standalone_html(
+            # Built with the view: a deferred (on-click) file was lost when the address changed under it
+            # (ui/links.py rewrites it on every run), and the download never came.
+            page = heatmap.standalone_html(
                 f"Duet · {title} · {_label(colouring)}",
                 [("Legend", maps.legend), (title, body)],
                 note=f"Text {text_id + 1} of {len(texts)}. Hover a piece for details. Units: {unit}.",
-            ).encode("utf-8"))
+            ).encode("utf-8")
             column.download_button(
                 f"Heatmap {side.upper() if side in ('a', 'b') else 'A − B'} (HTML)", data=page,
                 file_name=f"duet-heatmap-{side}-{colouring}-text{text_id + 1}.html", mime="text/html",

@@ -110,6 +110,7 @@ def test_score_hover_download_and_hostile_text(server, page):
     # Units: bits everywhere at once, without rescoring.
     page.get_by_role("radio", name="bits", exact=True).click()
     page.get_by_text("log-probability A − B (bits)").wait_for()
+    page.wait_for_timeout(1500)  # let the run that rewrites the address (ui/links.py) settle before clicking
 
     # The heatmap as a standalone HTML file: opens from disk, hover works, still escaped.
     standalone = download(page, page.get_by_role("button", name="Heatmap A − B (HTML)")).decode()
