@@ -15,6 +15,7 @@ import shutil
 import threading
 import warnings
 
+import numpy as np
 import pandas as pd
 
 CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
@@ -86,10 +87,12 @@ def _flat(table: pd.DataFrame) -> pd.DataFrame:
     """List columns (top-k) as JSON strings, so a CSV cell holds one readable value."""
     out = table.copy()
     for column in out.columns:
-        if out[column].dtype == object and len(out) and isinstance(out[column].iloc[0], (list, tuple)):
-            out[column] = [json.dumps(list(v), ensure_ascii=False) for v in out[column]]
-        elif out[column].dtype == object and len(out) and hasattr(out[column].iloc[0], "tolist"):
-            out[column] = [json.dumps(v.tolist(), ensure_ascii=False) for v in out[column]]
+        first = out[column].iloc[0] if out[column].dtype == object and len(out) else None
+        if isinstance(first, (list, tuple)) or hasattr(first, "tolist"):
+            # A column may mix lists (fresh scores) and numpy arrays of numpy scalars (read from the cache or
+            # a run): np.asarray(...).tolist() gives plain values either way.
+            out[column] = [json.dumps(np.asarray(v).tolist() if v is not None else [], ensure_ascii=False)
+                           for v in out[column]]
     return out
 
 
