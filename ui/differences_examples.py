@@ -11,7 +11,8 @@ import streamlit as st
 from analysis import differences as D
 from analysis.difference_plots import COLOURS
 from analysis.schema import to_display_units
-from ui.state import ShownResult, current_result, set_result
+from ui.links import open_at
+from ui.state import ShownResult
 
 TIE = "#adb5bd"  # a tie: neither model's colour
 
@@ -55,16 +56,6 @@ def example_html(logprob_a: float, logprob_b: float, text_id: int, left: str, wo
             f"{_context_html(left, word, right, side)}</div>")
 
 
-def _open_token_view(shown: ShownResult, text_id: int, start: int, end: int) -> None:
-    """Show this run in the token view at text_id; the word's span goes in session_state["focus"]."""
-    if current_result() is not shown:
-        set_result(shown)
-    st.session_state["tv_text"] = int(text_id)
-    st.session_state["focus"] = {"run_id": shown.run_id, "text_id": int(text_id), "char_start": int(start),
-                                 "char_end": int(end)}
-    st.switch_page("pages/token_view.py")
-
-
 def example_rows(rows: pd.DataFrame, key: str, shown: ShownResult, unit: str) -> None:
     """Examples with their context, both probabilities and Δ, each with a button to open it in the token view.
 
@@ -74,4 +65,4 @@ def example_rows(rows: pd.DataFrame, key: str, shown: ShownResult, unit: str) ->
         c1, c2 = st.columns([14, 1], vertical_alignment="center")
         c1.html(example_html(r.logprob_a, r.logprob_b, r.text_id, r.left, r.word_text, r.right, unit))
         if c2.button("", key=f"{key}_{i}", icon=":material/open_in_new:", help="Open this text in the token view"):
-            _open_token_view(shown, r.text_id, r.char_start, r.char_end)
+            open_at(shown, r.text_id, r.char_start, r.char_end)
