@@ -18,7 +18,8 @@ specs, an --out that cannot be written). A cache or run store that cannot be wri
       [--address ADDR] [--workers N] [--num-gpus-per-worker G] [--batch-tokens T]
 
 The same scoring spread over a Ray cluster (backend/corpus/ray_engine.py); OUT_FOLDER
-holds tokens/, words/, summary/ parquet parts (backend/store/corpus_output.py). Rerun the
+holds tokens/, words/, summary/ parquet parts, and same_vocab/ when both models share a
+vocabulary (backend/store/corpus_output.py). Rerun the
 same command to finish an interrupted job: only missing texts are scored.
 
   python -m backend import-run OUT_FOLDER [--name NAME]

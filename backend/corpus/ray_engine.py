@@ -6,7 +6,8 @@
   resume   texts whose hash is already in a finished part of OUT are not scored again
   score    a Dataset of work units (texts of about --batch-tokens tokens) -> map_batches over an
            actor pool: each actor loads model A and model B once and scores each unit with
-           backend.scoring.pair.score_models (the app's and the CLI's path, without the score cache); Ray restarts an actor
+           backend.scoring.pair.score_models (the app's and the CLI's path, without the score cache), with the
+           same-vocabulary divergences when both models share a vocabulary; Ray restarts an actor
            that dies and retries its unit, so a crash costs that unit
   write    the driver writes each finished unit as one part of OUT (backend.store.corpus_output) as it arrives,
            so no shared file system is needed, and a stopped job keeps every finished part
@@ -32,6 +33,7 @@ import pandas as pd
 from backend.corpus.readers import corpus_files, parse_file
 from backend.store.corpus_output import (
     HASH_COLUMN,
+    OPTIONAL_TABLES,
     TABLES,
     CorpusOutput,
     CorpusRunError,
@@ -205,17 +207,24 @@ class PairScorer:
         hashes, texts = list(hashes), list(texts)
         _crash_once_for_tests(key)
         # No score cache: the output folder is this engine's cache (resume), and a corpus would fill
-        # the cache with a file per text. A failed side raises, so Ray retries the unit.
+        # the cache with a file per text. A failed side raises, so Ray retries the unit. A failed
+        # same-vocabulary comparison is an extra view lost, as in the CLI: the part is written without it.
         models = dict(zip("ab", self.models))
-        result = score_models(models, texts, self.settings, cache=False, same_vocab=False).result()
+        outcome = score_models(models, texts, self.settings, cache=False)
+        result = outcome.result()
         ids_by_hash = {h: [int(i) for i in ids] for h, ids in zip(hashes, text_ids)}
-        row = {"key": key, "n_texts": len(texts), "n_tokens": int(result.tokens["logprob"].notna().sum())}
-        for name in TABLES:
-            frame = getattr(result, name)
-            frame = frame.assign(**{HASH_COLUMN: [hashes[i] for i in frame["text_id"]]})
-            frame = assign_text_ids(frame, ids_by_hash, name)
-            row[name] = to_parquet_bytes(frame)
-            row[f"rows_{name}"] = len(frame)
+        row = {"key": key, "n_texts": len(texts), "n_tokens": int(result.tokens["logprob"].notna().sum()),
+               "same_vocab_error": outcome.errors.get("same_vocab", "")}
+        frames = {name: getattr(result, name) for name in TABLES}
+        if outcome.same_vocab is not None:
+            frames["same_vocab"] = outcome.same_vocab
+        for name in TABLES + OPTIONAL_TABLES:
+            # An absent table is b"" and -1 rows rather than None, so every block has one column type.
+            row[name], row[f"rows_{name}"] = b"", -1
+            if name in frames:
+                frame = frames[name].assign(**{HASH_COLUMN: [hashes[i] for i in frames[name]["text_id"]]})
+                frame = assign_text_ids(frame, ids_by_hash, name)
+                row[name], row[f"rows_{name}"] = to_parquet_bytes(frame), len(frame)
         row["seconds"] = time.perf_counter() - started
         return row
 
@@ -325,6 +334,7 @@ def _score_corpus(input_path, output, specs, settings, split, text_column, optio
         scored_tokens, busy = _run_units(units, output, specs, settings, workers, per_gpu, cpus, say)
     parts = output.done_parts()
     counts = output.check(texts, parts)
+    same_vocab = _same_vocab_coverage(parts, say)
     elapsed = time.perf_counter() - started
     meta = {
         **output.read_meta(),
@@ -335,6 +345,7 @@ def _score_corpus(input_path, output, specs, settings, split, text_column, optio
         "n_texts": len(texts),
         "n_files": int(n_files),
         **{f"n_{t}_rows": n for t, n in counts.items()},
+        "same_vocab": same_vocab,  # same_vocab/ covers every text (backend.store.corpus_output.open_same_vocab)
         "complete": True,
         # this run alone: what a resumed run had left to do
         "last_run": {"texts_scored": todo, "units": len(units), "tokens_scored": scored_tokens, "seconds": round(elapsed, 2),
@@ -346,6 +357,16 @@ def _score_corpus(input_path, output, specs, settings, split, text_column, optio
         f"{counts['tokens']} token rows, {counts['words']} words -> {output.folder}"
     )
     return meta
+
+
+def _same_vocab_coverage(parts: dict, say: Say) -> bool:
+    """True when every part holds its same-vocabulary table; a note when only some do (parts scored
+    before the engine computed it, or whose comparison failed): the table is then left out of the run."""
+    holding = sum("same_vocab" in part.rows for part in parts.values())
+    if 0 < holding < len(parts):
+        say(f"note: same-vocabulary divergences are in {holding} of {len(parts)} part(s) only, so they are left out; "
+            "score into a new --out to have them for the whole corpus")
+    return bool(parts) and holding == len(parts)
 
 
 def _run_units(units, output: CorpusOutput, specs, settings, workers, per_gpu, cpus, say) -> int:
@@ -365,16 +386,21 @@ def _run_units(units, output: CorpusOutput, specs, settings, workers, per_gpu, c
     total_texts = sum(len(u["texts"]) for u in units)
     ids = {u["key"]: dict(zip(u["hashes"], u["text_ids"])) for u in units}
     tokens, busy = 0, 0.0
+    same_vocab_errors: set[str] = set()
     t0 = time.perf_counter()
     with tqdm(total=total_texts, desc="scoring", unit="text", file=sys.stderr, mininterval=1.0) as bar:
         for row in dataset.iter_rows():
             key = row["key"]
-            blobs = {t: row[t] for t in TABLES}
-            output.write_part(key, ids[key], blobs, {t: row[f"rows_{t}"] for t in TABLES})
+            held = [t for t in TABLES + OPTIONAL_TABLES if row[f"rows_{t}"] >= 0]
+            output.write_part(key, ids[key], {t: row[t] for t in held}, {t: row[f"rows_{t}"] for t in held})
+            if row["same_vocab_error"]:
+                same_vocab_errors.add(row["same_vocab_error"])
             tokens += int(row["n_tokens"])
             busy += float(row["seconds"])
             bar.update(int(row["n_texts"]))
             bar.set_postfix_str(f"{tokens / max(time.perf_counter() - t0, 1e-9):.0f} tok/s (both models)", refresh=False)
+    for message in sorted(same_vocab_errors):
+        say(f"warning: same-vocabulary comparison unavailable: {message}")
     return tokens, busy
 
 

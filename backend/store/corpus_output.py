@@ -5,12 +5,15 @@
   OUT/tokens/part-K.parquet  token table rows (analysis.schema.TOKEN_COLUMNS + model), plus text_hash
   OUT/words/part-K.parquet   word table rows (WORD_COLUMNS), plus text_hash
   OUT/summary/part-K.parquet summary rows (SUMMARY_COLUMNS), plus text_hash
+  OUT/same_vocab/part-K.parquet  when both models share a vocabulary: the KL/JS/top-k divergences
+                             (SAME_VOCAB_COLUMNS), plus text_hash
   OUT/done/part-K.json       the commit marker of part K: its text hashes, their text_ids and row counts
+                             (per table it holds: same_vocab is there only when it was computed)
 
 `pd.read_parquet(OUT / "tokens")` is the local engine's token table (in another
 row order, with the extra text_hash column). Texts are keyed by content hash
 (backend.store.score_cache.text_hash): a part is done when its marker exists and its
-three files hold the rows the marker counts; anything else is a remnant of a
+files hold the rows the marker counts; anything else is a remnant of a
 crash and is deleted, so a rerun scores exactly the texts that are missing.
 Each file is written whole or not at all (backend.store.atomic), and the
 marker goes last, so a crash at any point leaves at worst an unfinished part.
@@ -28,14 +31,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.schema import MODEL_COLUMN, SUMMARY_COLUMNS, TOKEN_COLUMNS, WORD_COLUMNS
+from analysis.schema import MODEL_COLUMN, SAME_VOCAB_COLUMNS, SUMMARY_COLUMNS, TOKEN_COLUMNS, WORD_COLUMNS
 from backend.corpus.inputs import InputError
 from backend.store import atomic
 
 FORMAT = "duet-corpus/1"
 HASH_COLUMN = "text_hash"
-TABLES = ("tokens", "words", "summary")
-SORT_KEYS = {"tokens": ["text_id", MODEL_COLUMN, "position"], "words": ["text_id", "word_index"], "summary": ["text_id", "model"]}
+TABLES = ("tokens", "words", "summary")  # in every part
+OPTIONAL_TABLES = ("same_vocab",)  # in a part only when computed (a pair sharing a vocabulary)
+SORT_KEYS = {"tokens": ["text_id", MODEL_COLUMN, "position"], "words": ["text_id", "word_index"], "summary": ["text_id", "model"],
+             "same_vocab": ["text_id", "position"]}
 
 
 class CorpusRunError(InputError):
@@ -46,7 +51,7 @@ class CorpusRunError(InputError):
 class Part:
     key: str
     ids_by_hash: dict[str, list[int]]  # text_hash -> the text_id(s) its rows carry
-    rows: dict[str, int]  # table -> row count
+    rows: dict[str, int]  # table -> row count: TABLES, and OPTIONAL_TABLES the part holds
 
 
 def part_key(hashes: list[str]) -> str:
@@ -93,7 +98,7 @@ class CorpusOutput:
                 )
         elif self.folder.is_dir() and any(self.folder.iterdir()):
             raise CorpusRunError(f"{self.folder} is not empty and is not a Duet corpus output; pick another --out")
-        for name in TABLES + ("done",):
+        for name in TABLES + OPTIONAL_TABLES + ("done",):
             (self.folder / name).mkdir(parents=True, exist_ok=True)
         self.write_meta({"format": FORMAT, **identity, "complete": False})
 
@@ -105,17 +110,20 @@ class CorpusOutput:
             try:
                 record = json.loads(marker.read_text())
                 ids = {h: [int(i) for i in v] for h, v in zip(record["hashes"], record["text_ids"], strict=True)}
-                part = Part(key=key, ids_by_hash=ids, rows={t: int(record["rows"][t]) for t in TABLES})
-                ok = all(_row_count(self._path(t, key)) == part.rows[t] for t in TABLES)
+                part = Part(key=key, ids_by_hash=ids, rows=_marker_rows(record))
+                ok = all(_row_count(self._path(t, key)) == n for t, n in part.rows.items())
             except (OSError, ValueError, KeyError, TypeError):
                 ok = False
             if ok:
                 parts[key] = part
             else:
                 marker.unlink(missing_ok=True)
-        for table in TABLES:  # files of unfinished parts and temporary files of a crashed write
+        for table in TABLES + OPTIONAL_TABLES:  # files of unfinished parts and temporary files of a crashed write
+            if not (self.folder / table).is_dir():  # a folder written before the table existed
+                continue
             for path in (self.folder / table).iterdir():
-                if path.name.startswith(".") or path.stem.removeprefix("part-") not in parts:
+                key = path.stem.removeprefix("part-")
+                if path.name.startswith(".") or key not in parts or table not in parts[key].rows:
                     path.unlink(missing_ok=True)
         for path in (self.folder / "done").iterdir():
             if path.name.startswith("."):
@@ -127,12 +135,14 @@ class CorpusOutput:
         atomic.write_bytes(self.folder / "texts.parquet", to_parquet_bytes(texts))
 
     def write_part(self, key: str, ids_by_hash: dict[str, list[int]], blobs: dict[str, bytes], rows: dict[str, int]) -> None:
-        for table in TABLES:
+        """blobs, rows: every table of TABLES, and those of OPTIONAL_TABLES the part holds."""
+        tables = TABLES + tuple(t for t in OPTIONAL_TABLES if t in blobs)
+        for table in tables:
             atomic.write_bytes(self._path(table, key), blobs[table])
         marker = {
             "hashes": list(ids_by_hash),
             "text_ids": [list(map(int, v)) for v in ids_by_hash.values()],
-            "rows": {t: int(rows[t]) for t in TABLES},
+            "rows": {t: int(rows[t]) for t in tables},
         }
         atomic.write_bytes(self.folder / "done" / f"part-{key}.json", json.dumps(marker).encode())
 
@@ -156,15 +166,15 @@ class CorpusOutput:
             if current == part.ids_by_hash:
                 kept[key] = part
                 continue
-            tables = {t: pd.read_parquet(self._path(t, key)) for t in TABLES}
+            tables = {t: pd.read_parquet(self._path(t, key)) for t in part.rows}
             (self.folder / "done" / f"part-{key}.json").unlink()  # the marker first: no moment looks done
-            for t in TABLES:
+            for t in tables:
                 self._path(t, key).unlink()
             if current:
-                fixed = {t: assign_text_ids(tables[t], current, t) for t in TABLES}
+                fixed = {t: assign_text_ids(frame, current, t) for t, frame in tables.items()}
                 new_key = part_key(list(current))
-                rows = {t: len(fixed[t]) for t in TABLES}
-                self.write_part(new_key, current, {t: to_parquet_bytes(fixed[t]) for t in TABLES}, rows)
+                rows = {t: len(frame) for t, frame in fixed.items()}
+                self.write_part(new_key, current, {t: to_parquet_bytes(frame) for t, frame in fixed.items()}, rows)
                 kept[new_key] = Part(new_key, current, rows)
         return kept
 
@@ -184,6 +194,14 @@ class CorpusOutput:
             if on_disk != expected:
                 raise CorpusRunError(f"{self.folder}: row-count check failed: {table} has {on_disk} rows, parts say {expected}")
             counts[table] = on_disk
+        for table in OPTIONAL_TABLES:
+            holding = [part for part in parts.values() if table in part.rows]
+            if holding:
+                on_disk = sum(_row_count(self._path(table, part.key)) for part in holding)
+                expected = sum(part.rows[table] for part in holding)
+                if on_disk != expected:
+                    raise CorpusRunError(f"{self.folder}: row-count check failed: {table} has {on_disk} rows, parts say {expected}")
+                counts[table] = on_disk
         summary_ids = pd.read_parquet(self.folder / "summary", columns=["text_id"])["text_id"]
         if len(summary_ids) != 2 * len(texts) or set(summary_ids) != set(texts["text_id"]):
             raise CorpusRunError(f"{self.folder}: row-count check failed: the summary does not cover every text for both models")
@@ -191,7 +209,7 @@ class CorpusOutput:
 
     def verify(self, texts: pd.DataFrame) -> None:
         """The row-count check of a finished folder, read only (import-run: nothing is deleted or
-        rescored): every part's marker against its three files, every text in a part. Raises
+        rescored): every part's marker against its files, every text in a part. Raises
         CorpusRunError naming exactly what is missing or short."""
         problems: list[str] = []
         scored: set[str] = set()
@@ -199,12 +217,12 @@ class CorpusOutput:
             key = marker.stem.removeprefix("part-")
             try:
                 record = json.loads(marker.read_text())
-                rows = {t: int(record["rows"][t]) for t in TABLES}
+                rows = _marker_rows(record)
                 scored.update(record["hashes"])
             except (OSError, ValueError, KeyError, TypeError) as error:
                 problems.append(f"done/{marker.name} is unreadable ({error.__class__.__name__})")
                 continue
-            for table in TABLES:
+            for table in rows:
                 path = self._path(table, key)
                 relative = f"{table}/{path.name}"
                 if not path.is_file():
@@ -256,14 +274,34 @@ def open_corpus_run(folder: str | Path):
     return PairResult(texts=texts["text"].tolist(), **tables), meta
 
 
+def open_same_vocab(folder: str | Path) -> pd.DataFrame | None:
+    """The same-vocabulary table of a complete corpus output (SAME_VOCAB_COLUMNS, sorted by text and
+    position), or None when it has none: models of different vocabularies, or some part lacks it
+    (scored before the engine computed it, or its comparison failed), so it would not cover the corpus."""
+    output = CorpusOutput(Path(folder))
+    if not output.read_meta().get("same_vocab"):
+        return None
+    frame = pd.read_parquet(output.folder / "same_vocab").drop(columns=[HASH_COLUMN])
+    frame = frame.sort_values(SORT_KEYS["same_vocab"], kind="stable").reset_index(drop=True)
+    return frame[list(SAME_VOCAB_COLUMNS)].astype(SAME_VOCAB_COLUMNS)
+
+
 def import_corpus_run(folder: str | Path, name: str = "", store=None) -> str:
     """Copy a complete corpus output into the run store (the dashboard's Runs page); returns the run id."""
     from backend.store.runs import RunStore
 
     result, meta = open_corpus_run(folder)
+    same_vocab = open_same_vocab(folder)
     store = store or RunStore()
     settings = {**meta.get("settings", {}), "engine": "ray", "source": str(Path(folder).resolve())}
-    return store.save(result, meta["model_a"], meta["model_b"], settings, name or f"corpus {Path(folder).name}: {len(result.texts)} text(s)")
+    return store.save(result, meta["model_a"], meta["model_b"], settings,
+                      name or f"corpus {Path(folder).name}: {len(result.texts)} text(s)", same_vocab=same_vocab)
+
+
+def _marker_rows(record: dict) -> dict[str, int]:
+    """table -> row count of a part's marker: every one of TABLES, and the OPTIONAL_TABLES it names."""
+    counts = record["rows"]
+    return {t: int(counts[t]) for t in TABLES + tuple(t for t in OPTIONAL_TABLES if t in counts)}
 
 
 def _row_count(path: Path) -> int:

@@ -235,3 +235,40 @@ def test_an_unfinished_output_does_not_open(tmp_path):
         open_corpus_run(tmp_path)
     with pytest.raises(InputError, match="no meta.json"):
         open_corpus_run(tmp_path / "nowhere")
+
+
+def test_a_pair_sharing_a_vocabulary_gets_the_divergences_saved_and_imported(ray_local, corpus, tiny_a, tmp_path,
+                                                                            isolated_cache):
+    """Same tokenizer, other weights: the parts hold same_vocab/, as the CLI's score_models computes it, and
+    import-run carries it into the run store. A pair of two vocabularies (the shared run) has none."""
+    from backend.models.loading import load_model
+    from backend.models.specs import ModelSpec
+    from backend.scoring.same_vocab import compare_same_vocab
+    from backend.store.corpus_output import open_same_vocab
+    from backend.store.runs import RunStore
+    from tiny_models import build_tiny_model
+
+    twin = build_tiny_model(tmp_path / "twin", kind="gpt_neox", tokenizer="bytelevel", seed=3)
+    only = tmp_path / "corpus"
+    only.mkdir()
+    shutil.copy(corpus / "a.txt", only / "a.txt")
+    (only / "b.txt").write_text(CORPUS[0] + "\n")  # a text in two files: scored once, its rows under both ids
+    out = tmp_path / "out"
+    meta = _score(only, out, tiny_a, twin, workers=1, batch_tokens=16)  # several parts
+    assert meta["same_vocab"] and len(list((out / "done").glob("part-*.json"))) >= 2
+    same = open_same_vocab(out)
+    texts, _ = read_corpus(only, split="paragraph")
+    local = compare_same_vocab(load_model(ModelSpec(str(tiny_a))), load_model(ModelSpec(str(twin))), texts, SETTINGS)
+    _compare(same, local)
+    assert meta["n_same_vocab_rows"] == len(local)
+    store = RunStore(tmp_path / "runs")
+    run_id = import_corpus_run(out, store=store)
+    pd.testing.assert_frame_equal(store.load_same_vocab(run_id), same)
+
+
+def test_a_pair_of_two_vocabularies_has_no_divergences(scored):
+    from backend.store.corpus_output import open_same_vocab
+
+    out, meta = scored
+    assert meta["same_vocab"] is False and "n_same_vocab_rows" not in meta
+    assert open_same_vocab(out) is None and not list((out / "same_vocab").iterdir())
