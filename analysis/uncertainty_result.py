@@ -14,7 +14,7 @@ class UncertaintyResult:
     """Both models' samples of the same prompts; every view afterwards is derived from these tables.
 
     samples, tokens and model_inputs hold the rows of both models (a `model` column, "a" | "b"), as
-    backend.sampling.sampler.SampleResult has them; entropies and logprobs in nats.
+    analysis.sample_tables.SampleResult has them; entropies and logprobs in nats.
     """
 
     prompts: list[str]

@@ -9,7 +9,7 @@ decodes every sample of several prompts together.
 
 The pieces: backend/sampling/settings.py (SampleSettings), prompts.py (what the model reads, where an
 answer stops), row_sampler.py (the logits processor that draws each row's tokens and records their
-statistics), tables.py (the result tables and their units).
+statistics), tables.py (filling the result tables; their columns and units are analysis/sample_tables.py).
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ import numpy as np
 import torch
 from transformers import LogitsProcessorList, StoppingCriteriaList
 
+from analysis.sample_tables import REFERENCE_SAMPLE_ID, SampleResult, result_tables
 from backend.corpus.inputs import InputError, check_texts
 from backend.models.loading import LoadedModel
 from backend.sampling.prompts import ModelInput, model_input, stop_token_ids
 from backend.sampling.row_sampler import LineEnded, RowSampler, row_seed
 from backend.sampling.settings import SampleSettings
-from backend.sampling.tables import REFERENCE_SAMPLE_ID, SampleResult, piece_decoder, result_tables, sample_row
+from backend.sampling.tables import piece_decoder, sample_row
 
 # (prompts done, prompts in all); fractional while a call is decoding.
 Progress = Callable[[float, int], None]

@@ -14,11 +14,12 @@ import json
 from pathlib import Path
 from typing import Callable
 
+from analysis.sample_tables import SampleResult
 from backend.store.catalog import Catalog
 from backend.store.paths import cache_dir
 from backend.models.loading import LoadedModel
 from backend.models.specs import ModelSpec
-from backend.sampling.sampler import Progress, SampleResult, SampleSettings, sample_prompts
+from backend.sampling.sampler import Progress, SampleSettings, sample_prompts
 
 TABLES = ("prompts", "samples", "tokens")
 

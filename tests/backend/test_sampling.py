@@ -14,7 +14,7 @@ from backend.corpus.inputs import InputError
 from backend.sampling.prompts import first_line_end, model_input
 from backend.sampling.row_sampler import RowSampler
 from backend.sampling.sampler import SampleSettings, sample_prompts
-from backend.sampling.tables import REFERENCE_SAMPLE_ID, SAMPLE_COLUMNS, SAMPLE_TOKEN_COLUMNS
+from analysis.sample_tables import REFERENCE_SAMPLE_ID, SAMPLE_COLUMNS, SAMPLE_TOKEN_COLUMNS
 from backend.scoring.score import forward_hidden
 
 PROMPTS = ["The quick brown fox", "1 + 2 =", "Alice: How are you?\nBob:"]  # different lengths: left padding
