@@ -1,25 +1,20 @@
-"""The one HTML renderer: a text as coloured spans, each with a hover tooltip.
+"""The one HTML renderer: a text as coloured spans, each with a hover tooltip, and the small snippets around it.
 
-Every string that comes from a user or a model (the text, token pieces, top-k
-alternatives, model labels, titles) goes through `html.escape` here and
-nowhere else builds HTML, so `<script>` in a text shows as `<script>`.
+Every string that comes from a user or a model (the text, token pieces, top-k alternatives, model labels,
+titles, an example's context, a feature's winner) goes through `html.escape` here and nowhere else
+builds HTML, so `<script>` in a text shows as `<script>`.
 
 Two levels:
-  * tokens: one model's own tokenisation. Cells are cut from the original text
-    by the token table's character offsets (`text[char_start:char_end]`), so the
-    page shows exactly the text, never re-joined decoded pieces. A token whose
-    span is empty after its predecessor (a byte-fallback piece of one
-    character) joins the previous cell: the cell's surprisal is the sum of its
-    tokens' surprisals (the cost of that visible text), entropy and rank are
-    its first token's (the prediction made where the visible text begins).
-  * words: the shared word table (analysis/words.py), both models on the same
-    spans; this is where the difference A - B lives.
+  * tokens: one model's own tokenisation, cells cut from the text by the token table's character offsets
+    (`text[char_start:char_end]`), never re-joined decoded pieces. A token whose span is empty after its
+    predecessor (a byte-fallback piece) joins the previous cell: the cell's surprisal is its tokens' sum (the
+    cost of that visible text), entropy and rank its first token's (the prediction where that text begins).
+  * words: the shared word table (analysis/words.py), both models on the same spans: where A - B lives.
 
-Values are stored in nats; `units` ("nats" | "bits") converts at display only.
-The tooltip is pure CSS (no JavaScript): each cell carries its tooltip as plain
-text in a data-tip attribute, drawn on hover or focus by a ::after rule. So the
-standalone export works from a file with no server, and a map stays one element
-per cell (nested tooltip markup made a 300-word map take seconds to draw).
+Values are stored in nats; `units` ("nats" | "bits") converts at display only. The tooltip is pure CSS
+(no JavaScript): each cell carries its tooltip as plain text in a data-tip attribute, drawn on hover or
+focus by a ::after rule. So the standalone export works from a file with no server, and a map stays one
+element per cell (nested tooltip markup made a 300-word map take seconds to draw).
 """
 
 from __future__ import annotations
@@ -87,8 +82,7 @@ def legend_html(scale: Scale) -> str:
         return f'<div class="duet-legend"><b>{title}</b>{items}{missing}</div>'
     stops = ", ".join(scale.palette)
     bar = f'<span class="duet-bar" style="background:linear-gradient(to right, {stops})"></span>'
-    low = f"{scale.vmin:.2g}"
-    high = f"{scale.vmax:.2g}"
+    low, high = f"{scale.vmin:.2g}", f"{scale.vmax:.2g}"
     if scale.kind == "diverging":
         low = f"{html.escape(scale.low_label)} {scale.vmin:+.2g}"
         high = f"{scale.vmax:+.2g} {html.escape(scale.high_label)}"
@@ -137,9 +131,7 @@ def _escaped_with_marks(piece: str) -> str:
 
 
 def _num(value: float, digits: int = 3) -> str:
-    if value is None or not np.isfinite(value):
-        return "–"
-    return f"{value:.{digits}g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return "–" if value is None or not np.isfinite(value) else f"{value:.{digits}g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
 def _prob(logprob: float) -> str:
@@ -303,10 +295,8 @@ def render(text: str, cells: list[Cell], scale: Scale, element_id: str = "", max
     and the cell keeps its offsets, so its scores are those of the real characters.
     focus: a (char_start, char_end) span to mark; its first cell gets the id <element_id>-focus.
     """
-    out = []
-    cursor = 0
+    out, cursor, focused = [], 0, False
     cut = len(cells) > max_cells
-    focused = False
     for cell in cells[:max_cells]:
         if cell.start > cursor:
             out.append(_escaped_with_marks(text[cursor:cell.start]))
@@ -360,6 +350,18 @@ def standalone_html(title: str, sections: Sequence[tuple[str, str]], note: str =
         f"h1{{font-size:20px}}h2{{font-size:16px;margin-top:24px}}{CSS}</style></head>"
         f"<body><h1>{html.escape(title)}</h1>{note_html}{''.join(parts)}</body></html>\n"
     )
+
+
+def example_in_context(left: str, word: str, right: str, colour: str) -> str:
+    """An example word in its context (a leaderboard's, a feature card's): escaped, the word marked, ↵ for a line break."""
+    flat = lambda s: f"<span style='color:#555'>{html.escape(s).replace(chr(10), ' ↵ ')}</span>"  # noqa: E731
+    mark = f"background:{colour}33;border-bottom:2px solid {colour};padding:0 2px"
+    return f"{flat(left)}<mark style='{mark}'>{html.escape(word)}</mark>{flat(right)}"
+
+
+def feature_heading(feature: int, winner: str, colour: str) -> str:
+    """A BehaviorBox card's heading (markdown with one coloured span): the feature and its winner's name, escaped."""
+    return f"#### Feature {int(feature)} · <span style='color:{colour}'>{html.escape(winner)} wins</span>"
 
 
 # --- the pair, as the token view shows it ---------------------------------------------------
@@ -434,9 +436,7 @@ def pair_heatmaps(
                 cells = word_cells(text, text_words, colouring, units, m, labels)
                 maps[m] = render(text, cells, scale, f"duet-map-{m}-{text_id}", focus=focus)
         return PairMaps(maps, legend_html(scale), scale)
-    sv = None
-    if same_vocab is not None and len(same_vocab):
-        sv = same_vocab[same_vocab["text_id"] == text_id]
+    sv = same_vocab[same_vocab["text_id"] == text_id] if same_vocab is not None and len(same_vocab) else None
     if "same_vocab" in metrics.tables(colouring):  # one value per position for both: scaled once, not twice
         values = [] if sv is None else [metrics.compute(sv, [colouring])[colouring].to_numpy()]
     else:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import html
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from analysis import heatmap
 from analysis.difference_plots import COLOURS, feature_histogram
 from analysis.schema import to_display_units
 from backend.behaviorbox import run as R
@@ -60,10 +59,7 @@ def _card(bb: R.BehaviorBoxResult, f: pd.Series, ex: pd.DataFrame, shown: ShownR
     feat = int(f["feature"])
     winner = f["winner"]
     names = model_names(shown)
-    st.markdown(
-        f"#### Feature {feat} · <span style='color:{COLOURS[winner]}'>{html.escape(names[winner])} wins</span>",
-        unsafe_allow_html=True,
-    )
+    st.markdown(heatmap.feature_heading(feat, names[winner], COLOURS[winner]), unsafe_allow_html=True)
     m1, m2, m3, m4 = st.columns(4)
     m1.metric(f"median Δ ({unit})", fmt(float(to_display_units(f["median_dlogprob"], unit))))
     m2.metric("median Δp", fmt(f["median_dp"], 3))

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import html
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analysis import differences as D
+from analysis import differences as D, heatmap
 from analysis.difference_plots import COLOURS
 from analysis.schema import to_display_units
 from ui.links import open_at
@@ -31,29 +29,19 @@ def prob(logprob: float) -> str:
     return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
 
 
-def _context_html(left: str, word: str, right: str, side: str | None) -> str:
-    """One example: escaped context, the word marked, newlines shown as ↵."""
-    def flat(s: str) -> str:
-        return html.escape(s).replace("\n", " ↵ ")
-
-    colour = COLOURS.get(side or "", TIE)
-    shown_word = D.visible(word) if word.isspace() else word
-    return (f"<span style='color:#555'>{flat(left)}</span>"
-            f"<mark style='background:{colour}33;border-bottom:2px solid {colour};padding:0 2px'>"
-            f"{html.escape(shown_word)}</mark><span style='color:#555'>{flat(right)}</span>")
-
-
 def example_html(logprob_a: float, logprob_b: float, text_id: int, left: str, word: str, right: str,
                  unit: str) -> str:
-    """Δ, both probabilities, the text's number and the escaped context of one word (logprobs in nats)."""
+    """Δ, both probabilities, the text's number and the context of one word (logprobs in nats; numbers only
+    here, the context is escaped by analysis/heatmap.py)."""
     delta = logprob_a - logprob_b
     side = "a" if delta > 0 else "b" if delta < 0 else None
     d = float(to_display_units(delta, unit))
+    context = heatmap.example_in_context(left, D.visible(word) if word.isspace() else word, right,
+                                         COLOURS.get(side or "", TIE))
     return (f"<div style='font-size:0.9em;line-height:1.5'>"
             f"<b style='color:{COLOURS.get(side or '', '#555')}'>Δ {fmt(d)}</b> "
             f"<span style='color:#777'>p<sub>A</sub> {prob(logprob_a)} · "
-            f"p<sub>B</sub> {prob(logprob_b)} · text {text_id + 1}</span><br>"
-            f"{_context_html(left, word, right, side)}</div>")
+            f"p<sub>B</sub> {prob(logprob_b)} · text {text_id + 1}</span><br>{context}</div>")
 
 
 def example_rows(rows: pd.DataFrame, key: str, shown: ShownResult, unit: str) -> None:

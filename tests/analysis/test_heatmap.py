@@ -338,3 +338,15 @@ def test_tooltips_flip_inside_the_viewport_where_anchor_positioning_exists():
     css = heatmap.CSS
     assert "position-try-fallbacks:flip-inline" in css and "@supports (anchor-name:--a)" in css
     assert "max-width:min(380px,calc(100vw - 16px))" in css
+
+
+def test_an_example_in_context_and_a_feature_heading_escape_user_text():
+    """The Differences tab's snippets: context, word and model name come from users; all of it is escaped."""
+    bad = "<script>alert(1)</script>"
+    snippet = heatmap.example_in_context(f"{bad}\nleft ", f"{bad}&", f" right {bad}", "#1f77b4")
+    assert "<script>" not in snippet and snippet.count("&lt;script&gt;") == 3 and "&amp;" in snippet
+    assert snippet.startswith("<span style='color:#555'>&lt;script&gt;alert(1)&lt;/script&gt; ↵ left </span>")
+    assert "<mark style='background:#1f77b433;border-bottom:2px solid #1f77b4;padding:0 2px'>" in snippet
+    heading = heatmap.feature_heading(7, f"{bad} 'x'", "#d62728")
+    assert heading == ("#### Feature 7 · <span style='color:#d62728'>&lt;script&gt;alert(1)&lt;/script&gt; "
+                       "&#x27;x&#x27; wins</span>")
