@@ -6,7 +6,8 @@ Layout under <cache>/runs/ (backend/store/catalog.py: a SQLite catalog, one fold
            and, when there are any: same_vocab.parquet (divergences of a shared vocabulary),
            text_meta.parquet (metadata columns of the texts: domain, source, ...), and the
            corpus-ranking aggregates ranking_texts.parquet, ranking_spans.parquet
-           (analysis/corpus_ranking.py), built once with the run so pages only sort them.
+           (analysis/corpus_ranking.py), built once when the run is saved so pages only sort them
+           (a run saved before they existed gets them built in memory when read; reading writes nothing).
 texts.parquet: text, and source_row (the text's line or row in the input file) when the input said.
 tokens: top-k as Arrow fixed-size lists (backend/store/topk_columns.py); older runs' list columns read the same.
 """
@@ -20,7 +21,7 @@ import pandas as pd
 
 from analysis import corpus_ranking
 from analysis.pair import PairResult
-from backend.store import atomic, topk_columns
+from backend.store import topk_columns
 from backend.store.catalog import Catalog
 from backend.store.paths import cache_dir
 
@@ -78,16 +79,15 @@ class RunStore(Catalog):
                 if (folder / f"{name}.parquet").is_file()}
 
     def ranking(self, run_id: str) -> dict[str, pd.DataFrame]:
-        """{"texts", "spans"}: the run's corpus-ranking aggregates; a run saved before they existed
-        gets them built once and written into its folder."""
+        """{"texts", "spans"}: the run's corpus-ranking aggregates, as saved with it. A run saved before
+        they existed gets them built in memory, not written: reading a run never changes its folder
+        (its files are what was saved; the catalog's size and any copy of the folder stay true)."""
         folder = self.folder_of(run_id)
         paths = {k: folder / f"{v}.parquet" for k, v in RANKING.items()}
         if all(p.is_file() for p in paths.values()):
             return {k: pd.read_parquet(p) for k, p in paths.items()}
         pair, _ = self.load(run_id)
-        built = corpus_ranking.build(pair.texts, pair.words, pair.tokens, self.optional(run_id).get("same_vocab"))
-        atomic.write_parquets({paths[k]: v for k, v in built.items()})
-        return built
+        return corpus_ranking.build(pair.texts, pair.words, pair.tokens, self.optional(run_id).get("same_vocab"))
 
     def load_same_vocab(self, run_id: str) -> pd.DataFrame | None:
         """The run's same-vocabulary table, or None when its models did not share a vocabulary."""

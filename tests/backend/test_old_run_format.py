@@ -52,6 +52,31 @@ def test_an_old_run_opens_and_the_store_keeps_working(old):
     assert store.list()["id"].tolist() == [new_id]
 
 
+def _snapshot(folder):
+    """Every file under folder (names relative to it) with its size and mtime in nanoseconds."""
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.rglob("*"))}
+
+
+def test_reading_an_old_run_leaves_its_folder_as_it_was(old):
+    """Opening a run (its tables, ranking, optional tables, listing) writes nothing into its folder: the
+    ranking a run saved before it existed is built in memory."""
+    from analysis import corpus_ranking
+
+    folder = old / "runs" / RUN_ID
+    before = _snapshot(folder)
+    assert "ranking_texts.parquet" not in before  # old: saved before the ranking was kept with a run
+    store = RunStore(old / "runs")
+    store.list()
+    result, _ = store.load(RUN_ID)
+    assert store.optional(RUN_ID) == {} and store.load_same_vocab(RUN_ID) is None
+    ranking = store.ranking(RUN_ID)
+    want = corpus_ranking.build(result.texts, result.words, result.tokens)
+    pd.testing.assert_frame_equal(ranking["texts"], want["texts"])
+    pd.testing.assert_frame_equal(ranking["spans"], want["spans"])
+    assert store.ranking(RUN_ID)["texts"].equals(ranking["texts"])
+    assert _snapshot(folder) == before
+
+
 def test_an_old_behaviorbox_result_opens_and_is_saved_again(old):
     folder = run_folder_of(RUN_ID, RunStore(old / "runs"))
     bb = load_behaviorbox(folder)

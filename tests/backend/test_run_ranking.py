@@ -47,11 +47,14 @@ def test_ranking_is_built_with_the_run_and_read_back(result, tmp_path):
     pd.testing.assert_frame_equal(store.optional(run_id)["text_meta"], meta)
 
 
-def test_a_run_saved_without_ranking_gets_it_built_once(result, tmp_path):
+def test_a_run_saved_without_ranking_gets_it_built_in_memory_not_written(result, tmp_path):
     store = RunStore(tmp_path / "runs")
     run_id = store.save(result, "a", "b", {})
     for name in ("ranking_texts", "ranking_spans"):
         (store.folder_of(run_id) / f"{name}.parquet").unlink()  # as an older version saved it
+    files = sorted(p.name for p in store.folder_of(run_id).iterdir())
     first = store.ranking(run_id)
-    assert (store.folder_of(run_id) / "ranking_texts.parquet").is_file()
-    pd.testing.assert_frame_equal(store.ranking(run_id)["texts"], first["texts"])
+    assert sorted(p.name for p in store.folder_of(run_id).iterdir()) == files
+    want = C.build(result.texts, result.words, result.tokens)
+    pd.testing.assert_frame_equal(first["texts"], want["texts"])
+    pd.testing.assert_frame_equal(store.ranking(run_id)["spans"], want["spans"])
