@@ -89,10 +89,14 @@ def write_link(shown: ShownResult | None) -> None:
     for key, name in (("tv_colour", "colour"), ("tv_level", "level"), ("units", "units")):
         if st.session_state.get(key):
             params[name] = str(st.session_state[key])
-    for k in KEYS:
-        if k not in params and k in st.query_params:
-            del st.query_params[k]
-    st.query_params.update(params)
+    # Written only where it changed: each write to st.query_params is a message to the browser that
+    # rewrites its address (a history entry to replace), and most reruns change nothing in it.
+    current = _params()
+    if current != params:
+        for k in KEYS:
+            if k not in params and k in st.query_params:
+                del st.query_params[k]
+        st.query_params.update({k: v for k, v in params.items() if current.get(k) != v})
     st.session_state["_link_written"] = params
     # The units now in the address are ours, not a shared link's: the sidebar must not take them back
     # over the user's next click (it applies a link's units once, when they differ from the last seen).
