@@ -36,9 +36,12 @@ import pandas as pd
 from analysis import metrics
 from analysis.scales import MISSING_COLOUR, RANK_BUCKETS, Scale, scale_for, text_colour
 from analysis.schema import to_display_units
+from analysis.words import first_token_values
 
 # At most this many cells are drawn per heatmap; beyond it the page says the map is cut.
 MAX_CELLS = 20_000
+# Pair tables with one row per position, the same for both models' maps: looked up by position, not per model.
+POSITION_TABLES = ("same_vocab", "ranks")
 
 CSS = """
 .duet-heatmap{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:14px;line-height:1.9;
@@ -193,7 +196,7 @@ def _cell_values(members: list[list], colouring: str, extras: dict[int, dict]) -
     columns = {}
     for root in metrics.roots(colouring):
         m = metrics.get(root)
-        if m.table == "same_vocab":
+        if m.table in POSITION_TABLES:
             columns[root] = [extras.get(int(rows[0].position), {}).get(root, math.nan) for rows in members]
         elif m.join == "sum":
             columns[root] = [np.sum([float(getattr(r, root)) for r in rows]) for rows in members]
@@ -217,7 +220,7 @@ def token_cells(
     tokens = metrics.compute(tokens.sort_values("position"), shown)
     extras: dict[int, dict] = {}
     if same_vocab is not None and len(same_vocab):
-        cols = [m.name for m in metrics.declared() if m.table == "same_vocab" and m.name in same_vocab.columns]
+        cols = [m.name for m in metrics.declared() if m.table in POSITION_TABLES and m.name in same_vocab.columns]
         for rec in same_vocab[["position"] + cols].itertuples(index=False):
             extras[int(rec.position)] = {c: float(getattr(rec, c)) for c in cols}
     cells: list[Cell] = []
@@ -282,6 +285,8 @@ def word_cells(
             if not np.isfinite(d):
                 verdict = "not scored by both"
             lines.append(f"A − B = {_num(d)} {units}: {verdict}")
+        if both and "rank_a" in words.columns:
+            lines.append(f"rank of the first token: A {_num(float(w.rank_a))} · B {_num(float(w.rank_b))}")
         cells.append(Cell(int(w.char_start), int(w.char_end), float(value), "\n".join(lines)))
     return cells
 
@@ -375,10 +380,41 @@ def offered_colourings(both_models: bool, same_vocab: bool) -> list[str]:
             if (both_models or not m.pair) and (same_vocab or "same_vocab" not in metrics.tables(m.name))]
 
 
-def drawn_level(colouring: str, level: str) -> str:
-    """"tokens" or "words": the level asked for when the colouring has it (metrics.levels), else the one it has."""
+def levels_for(colouring: str, same_vocab: bool = True) -> tuple[str, ...]:
+    """metrics.levels, less the token level of the rank pair when the vocabularies differ: two tokenizers'
+    positions are not the same pieces, so their ranks compare per word only."""
     allowed = metrics.levels(colouring)
+    if not same_vocab and "ranks" in metrics.tables(colouring) and "word" in allowed:
+        return ("word",)
+    return allowed
+
+
+def drawn_level(colouring: str, level: str, same_vocab: bool = True) -> str:
+    """"tokens" or "words": the level asked for when the colouring has it (levels_for), else the one it has."""
+    allowed = levels_for(colouring, same_vocab)
     return level if level.removesuffix("s") in allowed else f"{allowed[0]}s"
+
+
+def with_rank_pair(text: str, text_id: int, tokens: pd.DataFrame, words: pd.DataFrame,
+                   same_vocab: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """One text's word rows with rank_a / rank_b (each model's first token of the word), and its same-vocabulary
+    rows (when there are any) with each position's rank_a / rank_b: the "ranks" table, joined when drawn."""
+    side = {m: tokens[(tokens["text_id"] == text_id) & (tokens["model"] == m)] for m in ("a", "b")}
+    words = words.sort_values("word_index")
+    index = words["word_index"].to_numpy()
+    ranks = {}
+    for m in ("a", "b"):
+        first = first_token_values(text, side[m], "rank")  # by word_index
+        ranks[f"rank_{m}"] = np.full(len(index), np.nan)
+        inside = (index >= 0) & (index < len(first))
+        ranks[f"rank_{m}"][inside] = first[index[inside]]
+    words = words.assign(**ranks)
+    if same_vocab is not None and len(same_vocab):
+        by_position = {m: side[m].set_index("position")["rank"] for m in ("a", "b")}
+        position = same_vocab["position"]
+        same_vocab = same_vocab.assign(rank_a=position.map(by_position["a"]).to_numpy(dtype=float),
+                                       rank_b=position.map(by_position["b"]).to_numpy(dtype=float))
+    return words, same_vocab
 
 
 @dataclasses.dataclass
@@ -416,9 +452,14 @@ def pair_heatmaps(
     focus: a (char_start, char_end) span of this text to mark in every map (render's focus).
     """
     pair = metrics.get(colouring).pair
-    level = drawn_level(colouring, level)
     text_tokens = tokens[tokens["text_id"] == text_id]
     text_words = words[words["text_id"] == text_id]
+    sv = None
+    if same_vocab is not None and len(same_vocab):
+        sv = same_vocab[same_vocab["text_id"] == text_id]
+    level = drawn_level(colouring, level, sv is not None)
+    if "ranks" in metrics.tables(colouring):
+        text_words, sv = with_rank_pair(text, text_id, text_tokens, text_words, sv)
     if level == "words" and pair:
         scale = scale_for(colouring, units, metrics.compute(text_words, [colouring])[colouring].to_numpy())
         cells = word_cells(text, text_words, colouring, units, None, labels)
@@ -434,10 +475,7 @@ def pair_heatmaps(
                 cells = word_cells(text, text_words, colouring, units, m, labels)
                 maps[m] = render(text, cells, scale, f"duet-map-{m}-{text_id}", focus=focus)
         return PairMaps(maps, legend_html(scale), scale)
-    sv = None
-    if same_vocab is not None and len(same_vocab):
-        sv = same_vocab[same_vocab["text_id"] == text_id]
-    if "same_vocab" in metrics.tables(colouring):  # one value per position for both: scaled once, not twice
+    if metrics.tables(colouring) & set(POSITION_TABLES):  # one value per position for both: scaled once, not twice
         values = [] if sv is None else [metrics.compute(sv, [colouring])[colouring].to_numpy()]
     else:
         values = [metrics.compute(t, [colouring])[colouring].to_numpy() for t in per_model.values()]
