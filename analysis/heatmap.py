@@ -36,12 +36,11 @@ import pandas as pd
 from analysis import metrics
 from analysis.scales import MISSING_COLOUR, RANK_BUCKETS, Scale, scale_for, text_colour
 from analysis.schema import to_display_units
-from analysis.words import first_token_values
+# What a result can be coloured by and at which level: kept there, named here too (heatmap.offered_colourings).
+from analysis.colourings import POSITION_TABLES, drawn_level, levels_for, offered_colourings, rows_for  # noqa: F401
 
 # At most this many cells are drawn per heatmap; beyond it the page says the map is cut.
 MAX_CELLS = 20_000
-# Pair tables with one row per position, the same for both models' maps: looked up by position, not per model.
-POSITION_TABLES = ("same_vocab", "ranks")
 
 CSS = """
 .duet-heatmap{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:14px;line-height:1.9;
@@ -370,53 +369,6 @@ def standalone_html(title: str, sections: Sequence[tuple[str, str]], note: str =
 # --- the pair, as the token view shows it ---------------------------------------------------
 
 
-def offered_colourings(both_models: bool, same_vocab: bool) -> list[str]:
-    """The colourings a pair of results can be drawn by, in declaration order.
-
-    A pair colouring (A − B) needs both models: with one failed it would be a map of "not scored
-    by both". The same-vocabulary measures need the same-vocabulary table.
-    """
-    return [m.name for m in metrics.colourings()
-            if (both_models or not m.pair) and (same_vocab or "same_vocab" not in metrics.tables(m.name))]
-
-
-def levels_for(colouring: str, same_vocab: bool = True) -> tuple[str, ...]:
-    """metrics.levels, less the token level of the rank pair when the vocabularies differ: two tokenizers'
-    positions are not the same pieces, so their ranks compare per word only."""
-    allowed = metrics.levels(colouring)
-    if not same_vocab and "ranks" in metrics.tables(colouring) and "word" in allowed:
-        return ("word",)
-    return allowed
-
-
-def drawn_level(colouring: str, level: str, same_vocab: bool = True) -> str:
-    """"tokens" or "words": the level asked for when the colouring has it (levels_for), else the one it has."""
-    allowed = levels_for(colouring, same_vocab)
-    return level if level.removesuffix("s") in allowed else f"{allowed[0]}s"
-
-
-def with_rank_pair(text: str, text_id: int, tokens: pd.DataFrame, words: pd.DataFrame,
-                   same_vocab: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """One text's word rows with rank_a / rank_b (each model's first token of the word), and its same-vocabulary
-    rows (when there are any) with each position's rank_a / rank_b: the "ranks" table, joined when drawn."""
-    side = {m: tokens[(tokens["text_id"] == text_id) & (tokens["model"] == m)] for m in ("a", "b")}
-    words = words.sort_values("word_index")
-    index = words["word_index"].to_numpy()
-    ranks = {}
-    for m in ("a", "b"):
-        first = first_token_values(text, side[m], "rank")  # by word_index
-        ranks[f"rank_{m}"] = np.full(len(index), np.nan)
-        inside = (index >= 0) & (index < len(first))
-        ranks[f"rank_{m}"][inside] = first[index[inside]]
-    words = words.assign(**ranks)
-    if same_vocab is not None and len(same_vocab):
-        by_position = {m: side[m].set_index("position")["rank"] for m in ("a", "b")}
-        position = same_vocab["position"]
-        same_vocab = same_vocab.assign(rank_a=position.map(by_position["a"]).to_numpy(dtype=float),
-                                       rank_b=position.map(by_position["b"]).to_numpy(dtype=float))
-    return words, same_vocab
-
-
 @dataclasses.dataclass
 class PairMaps:
     """Everything the token view draws for one text: one map per model (or one for A - B) and a legend."""
@@ -454,12 +406,8 @@ def pair_heatmaps(
     pair = metrics.get(colouring).pair
     text_tokens = tokens[tokens["text_id"] == text_id]
     text_words = words[words["text_id"] == text_id]
-    sv = None
-    if same_vocab is not None and len(same_vocab):
-        sv = same_vocab[same_vocab["text_id"] == text_id]
+    text_words, sv = rows_for(colouring, text, text_id, text_tokens, text_words, same_vocab)
     level = drawn_level(colouring, level, sv is not None)
-    if "ranks" in metrics.tables(colouring):
-        text_words, sv = with_rank_pair(text, text_id, text_tokens, text_words, sv)
     if level == "words" and pair:
         scale = scale_for(colouring, units, metrics.compute(text_words, [colouring])[colouring].to_numpy())
         cells = word_cells(text, text_words, colouring, units, None, labels)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import heatmap, metrics, scales
+from analysis import colourings, heatmap, metrics, scales
 from analysis.schema import BITS_PER_NAT
 
 HOSTILE = "Hi <script>alert(1)</script> & <img src=x onerror=alert(1)> \"q\" 'end'\n  next"
@@ -348,7 +348,7 @@ def test_rank_difference_compares_first_tokens_per_word_across_tokenizers():
     assert heatmap.levels_for("rank_diff", same_vocab=False) == ("word",)
     assert heatmap.levels_for("rank_diff", same_vocab=True) == ("token", "word")
     assert heatmap.drawn_level("rank_diff", "tokens", same_vocab=False) == "words"
-    joined, _ = heatmap.with_rank_pair(text, 0, tokens, words, None)
+    joined, _ = colourings.with_rank_pair(text, 0, tokens, words, None)
     assert joined["rank_a"].tolist() == [1.0, 4.0] and joined["rank_b"].tolist() == [1.0, 2.0]
     maps = heatmap.pair_heatmaps(text, 0, tokens, words, "rank_diff", "tokens", "nats", ("A", "B"))
     assert set(maps.maps) == {"rank_diff"} and "B ranked it higher" in maps.legend
