@@ -101,15 +101,24 @@ def token_changes(tokens: pd.DataFrame) -> pd.DataFrame:
         list(TOKEN_CHANGE_COLUMNS)]
 
 
-def most_changed(changes: pd.DataFrame, way: str, n: int = 20) -> pd.DataFrame:
-    """The n tokens B raises ("raised") or lowers ("lowered") most often: by that count, then the mean change
-    in the same direction, then the token id (a stable order)."""
+ORDERS = ("count", "net", "mean")  # how often B moved it that way; that less the other way; the mean change
+
+
+def most_changed(changes: pd.DataFrame, way: str, n: int = 20, order: str = "count") -> pd.DataFrame:
+    """The n tokens B raises ("raised") or lowers ("lowered") most: by how often ("count": positions moved that
+    way), by how much more often than the other way ("net": frequent tokens moved both ways by noise sink), or
+    by the mean change that way ("mean"); ties by the mean change, then the token id (a stable order). Only
+    tokens B moved that way at least once, and for "net" and "mean" more often / on average that way."""
     if way not in ("raised", "lowered"):
         raise ValueError(f"way must be 'raised' or 'lowered', not {way!r}")
-    count = f"n_{way}"
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}, not {order!r}")
+    other = "lowered" if way == "raised" else "raised"
     strength = changes["mean_change"] if way == "raised" else -changes["mean_change"]
-    ordered = changes.assign(_s=strength).sort_values([count, "_s", "token_id"], ascending=[False, False, True])
-    return ordered[ordered[count] > 0].drop(columns="_s").head(n).reset_index(drop=True)
+    key = {"count": changes[f"n_{way}"], "net": changes[f"n_{way}"] - changes[f"n_{other}"], "mean": strength}[order]
+    ordered = changes.assign(_k=key, _s=strength).sort_values(["_k", "_s", "token_id"], ascending=[False, False, True])
+    keep = (ordered[f"n_{way}"] > 0) & (ordered["_k"] > 0 if order != "count" else True)
+    return ordered[keep].drop(columns=["_k", "_s"]).head(n).reset_index(drop=True)
 
 
 def _words_around(text: str, start: int, end: int, n_words: int) -> tuple[str, str]:

@@ -22,6 +22,8 @@ BOUND_HELP = ("A token in only one model's top-k has no logprob in the other's l
               "least the real change can be (its 'raised' is sure); for a token only A kept, the most (its "
               "'lowered' is sure).")
 
+ORDER_LABELS = {"count": "how often", "net": "net (raised − lowered)", "mean": "mean change"}
+
 
 def available(shown: ShownResult) -> bool:
     """Only when the two models share a vocabulary (the run has a same-vocabulary table)."""
@@ -54,7 +56,12 @@ def show(shown: ShownResult, unit: str, key: str) -> None:
     st.markdown(f"A = **{label_a}**, B = **{label_b}** share one vocabulary, so their top-k lists compare token by "
                 "token. At every position scored by both, each token in either model's top-k counts once: "
                 "**B raised it** when log p_B − log p_A > 0 there, **lowered it** when < 0.")
-    n = st.slider("Tokens shown", 5, 100, 20, key="promotes_n")
+    c1, c2 = st.columns([2, 3])
+    n = c1.slider("Tokens shown", 5, 100, 20, key="promotes_n")
+    order = c2.radio("Order by", P.ORDERS, format_func=ORDER_LABELS.get, horizontal=True, key="promotes_order",
+                     help="How often: positions where B moved the token that way. Net: that less the positions it "
+                          "moved it the other way (frequent tokens nudged both ways by noise drop out). Mean change: "
+                          "how far, on average over the positions counted.")
     column_config = {
         "mean change": st.column_config.NumberColumn(f"mean change ({unit})", format="%+.3f",
                                                      help="Mean of log p_B − log p_A over the positions counted. "
@@ -68,7 +75,7 @@ def show(shown: ShownResult, unit: str, key: str) -> None:
     for column, way, title in ((left, "raised", "B raises most often"), (right, "lowered", "B lowers most often")):
         with column:
             st.markdown(f"**{title}**")
-            st.dataframe(_token_table(P.most_changed(changes, way, n), unit), hide_index=True, width="stretch",
+            st.dataframe(_token_table(P.most_changed(changes, way, n, order), unit), hide_index=True, width="stretch",
                          key=f"promotes_{way}", column_config=column_config)
     st.caption(f"{len(changes):,} distinct tokens appear in a top-k. " + BOUND_HELP)
     downloads.table_buttons(changes, "duet-token-changes", "promotes_dl")

@@ -103,6 +103,13 @@ def test_most_changed_orders_by_count_then_strength():
     assert P.most_changed(changes, "raised")["token_id"].tolist() == [4, 2, 1]
     assert P.most_changed(changes, "lowered")["token_id"].tolist() == [3, 1, 2]
     assert P.most_changed(changes, "raised", n=1)["token_id"].tolist() == [4]
+    net = changes.assign(n_lowered=[2, 1, 5, 0])  # raised − lowered: 1, 2, −5, 5
+    assert P.most_changed(net, "raised", order="net")["token_id"].tolist() == [4, 2, 1]
+    assert P.most_changed(net, "lowered", order="net")["token_id"].tolist() == [3]
+    assert P.most_changed(changes, "raised", order="mean")["token_id"].tolist() == [2, 4, 1]
+    assert P.most_changed(changes, "lowered", order="mean")["token_id"].tolist() == [3]
+    with pytest.raises(ValueError):
+        P.most_changed(changes, "raised", order="loud")
     with pytest.raises(ValueError):
         P.most_changed(changes, "up")
 

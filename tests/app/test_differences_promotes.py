@@ -45,6 +45,10 @@ def test_the_tab_lists_tokens_b_raises_and_lowers_and_the_highest_kl(app, same_v
         assert len(shown) and shown["token id"].tolist() == want["token_id"].tolist()
         np.testing.assert_allclose(shown["mean change"], want["mean_change"])  # nats, the default unit
     assert raised["raised by B"].is_monotonic_decreasing and lowered["lowered by B"].is_monotonic_decreasing
+    at.radio(key="promotes_order").set_value("net").run()
+    raised, _ = tables(at, ["token", "raised by B"])
+    assert raised["token id"].tolist() == P.most_changed(changes, "raised", 20, "net")["token_id"].tolist()
+    assert ((raised["raised by B"] - raised["lowered by B"]) > 0).all()
     (kl,) = tables(at, ["text", "context"])
     same = outcome.same_vocab
     assert kl["KL(A‖B)"].tolist() == pytest.approx(same["kl_a_b"].nlargest(len(kl)).tolist())
