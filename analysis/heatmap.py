@@ -31,6 +31,8 @@ import pandas as pd
 from analysis import metrics
 from analysis.scales import MISSING_COLOUR, RANK_BUCKETS, Scale, scale_for, text_colour
 from analysis.schema import to_display_units
+# What a result can be coloured by and at which level: kept there, named here too (heatmap.offered_colourings).
+from analysis.colourings import POSITION_TABLES, drawn_level, levels_for, offered_colourings, rows_for  # noqa: F401
 
 # At most this many cells are drawn per heatmap; beyond it the page says the map is cut.
 MAX_CELLS = 20_000
@@ -185,7 +187,7 @@ def _cell_values(members: list[list], colouring: str, extras: dict[int, dict]) -
     columns = {}
     for root in metrics.roots(colouring):
         m = metrics.get(root)
-        if m.table == "same_vocab":
+        if m.table in POSITION_TABLES:
             columns[root] = [extras.get(int(rows[0].position), {}).get(root, math.nan) for rows in members]
         elif m.join == "sum":
             columns[root] = [np.sum([float(getattr(r, root)) for r in rows]) for rows in members]
@@ -209,7 +211,7 @@ def token_cells(
     tokens = metrics.compute(tokens.sort_values("position"), shown)
     extras: dict[int, dict] = {}
     if same_vocab is not None and len(same_vocab):
-        cols = [m.name for m in metrics.declared() if m.table == "same_vocab" and m.name in same_vocab.columns]
+        cols = [m.name for m in metrics.declared() if m.table in POSITION_TABLES and m.name in same_vocab.columns]
         for rec in same_vocab[["position"] + cols].itertuples(index=False):
             extras[int(rec.position)] = {c: float(getattr(rec, c)) for c in cols}
     cells: list[Cell] = []
@@ -274,6 +276,8 @@ def word_cells(
             if not np.isfinite(d):
                 verdict = "not scored by both"
             lines.append(f"A − B = {_num(d)} {units}: {verdict}")
+        if both and "rank_a" in words.columns:
+            lines.append(f"rank of the first token: A {_num(float(w.rank_a))} · B {_num(float(w.rank_b))}")
         cells.append(Cell(int(w.char_start), int(w.char_end), float(value), "\n".join(lines)))
     return cells
 
@@ -367,22 +371,6 @@ def feature_heading(feature: int, winner: str, colour: str) -> str:
 # --- the pair, as the token view shows it ---------------------------------------------------
 
 
-def offered_colourings(both_models: bool, same_vocab: bool) -> list[str]:
-    """The colourings a pair of results can be drawn by, in declaration order.
-
-    A pair colouring (A − B) needs both models: with one failed it would be a map of "not scored
-    by both". The same-vocabulary measures need the same-vocabulary table.
-    """
-    return [m.name for m in metrics.colourings()
-            if (both_models or not m.pair) and (same_vocab or "same_vocab" not in metrics.tables(m.name))]
-
-
-def drawn_level(colouring: str, level: str) -> str:
-    """"tokens" or "words": the level asked for when the colouring has it (metrics.levels), else the one it has."""
-    allowed = metrics.levels(colouring)
-    return level if level.removesuffix("s") in allowed else f"{allowed[0]}s"
-
-
 @dataclasses.dataclass
 class PairMaps:
     """Everything the token view draws for one text: one map per model (or one for A - B) and a legend."""
@@ -418,9 +406,10 @@ def pair_heatmaps(
     focus: a (char_start, char_end) span of this text to mark in every map (render's focus).
     """
     pair = metrics.get(colouring).pair
-    level = drawn_level(colouring, level)
     text_tokens = tokens[tokens["text_id"] == text_id]
     text_words = words[words["text_id"] == text_id]
+    text_words, sv = rows_for(colouring, text, text_id, text_tokens, text_words, same_vocab)
+    level = drawn_level(colouring, level, sv is not None)
     if level == "words" and pair:
         scale = scale_for(colouring, units, metrics.compute(text_words, [colouring])[colouring].to_numpy())
         cells = word_cells(text, text_words, colouring, units, None, labels)
@@ -436,8 +425,7 @@ def pair_heatmaps(
                 cells = word_cells(text, text_words, colouring, units, m, labels)
                 maps[m] = render(text, cells, scale, f"duet-map-{m}-{text_id}", focus=focus)
         return PairMaps(maps, legend_html(scale), scale)
-    sv = same_vocab[same_vocab["text_id"] == text_id] if same_vocab is not None and len(same_vocab) else None
-    if "same_vocab" in metrics.tables(colouring):  # one value per position for both: scaled once, not twice
+    if metrics.tables(colouring) & set(POSITION_TABLES):  # one value per position for both: scaled once, not twice
         values = [] if sv is None else [metrics.compute(sv, [colouring])[colouring].to_numpy()]
     else:
         values = [metrics.compute(t, [colouring])[colouring].to_numpy() for t in per_model.values()]

@@ -29,7 +29,9 @@ from analysis.schema import WORD_COLUMNS, to_display_units
 LEVELS = ("token", "word", "sample", "prompt")
 # Where a stored metric's column lives: the token table, the word table, the same-vocabulary table
 # (analysis/schema.py), or the per-prompt summary of sampled answers (analysis/generations.py).
-TABLES = ("tokens", "words", "same_vocab", "prompts")
+# "ranks" is not stored: both models' ranks side by side (schema.RANK_PAIR_COLUMNS), joined from the token
+# table when drawn, per word (first tokens) and per position where the vocabulary is shared.
+TABLES = ("tokens", "words", "same_vocab", "prompts", "ranks")
 # How the tokens of one visible piece combine (a byte-fallback character split over two tokens):
 # costs add up, a prediction is the one made where the piece begins.
 JOINS = ("sum", "first")
@@ -158,13 +160,14 @@ class Registry:
 
         A token metric can also be drawn per word when the word table holds every stored column
         it is computed from (logprob and entropy, per model as <name>_a / <name>_b); rank and the
-        same-vocabulary divergences cannot.
+        same-vocabulary divergences cannot. The rank pair (table "ranks") is joined per word when drawn.
         """
         m = self.get(name)
         if m.level != "token":
             return (m.level,)
         on_words = all(
-            (root if self.get(root).pair else f"{root}_a") in WORD_COLUMNS for root in self.roots(name)
+            self.get(root).table == "ranks" or (root if self.get(root).pair else f"{root}_a") in WORD_COLUMNS
+            for root in self.roots(name)
         )
         return ("token", "word") if on_words else ("token",)
 

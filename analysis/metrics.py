@@ -14,6 +14,8 @@ Declaration order is the order pickers show.
 
 from __future__ import annotations
 
+import numpy as np
+
 from analysis.metric_registry import LEVELS, Metric, Registry, UnknownMetric
 
 __all__ = ["LEVELS", "Metric", "UnknownMetric", "REGISTRY", "metric", "stored", "get", "find", "declared", "at_level",
@@ -85,6 +87,28 @@ stored("delta", table="words", unit="nats", level="word", pair=True, label="Diff
        help="Which model predicted each word better: log-probability of A minus that of B.",
        title="log-probability A − B", higher="A predicted the word better", palette="diverging",
        ends=("B predicted better", "A predicted better"))
+
+# Both models' ranks side by side, joined from the token table when a map is drawn (analysis/heatmap.py), not
+# stored: per word the rank of each model's first token of the word (any two tokenizers), per token the rank at
+# each position (only when the vocabulary, hence the tokenisation, is shared). Not colourings themselves.
+stored("rank_a", table="ranks", unit="rank", level="token", pair=True, label="Rank in A",
+       help="Where the actual piece stood among model A's guesses: 1 is its top choice.")
+stored("rank_b", table="ranks", unit="rank", level="token", pair=True, label="Rank in B",
+       help="Where the actual piece stood among model B's guesses: 1 is its top choice.")
+
+
+@metric("rank_diff", requires=("rank_a", "rank_b"), unit="rank", level="token", pair=True, label="Rank difference",
+        help="log₂(rank in B + 1) − log₂(rank in A + 1) of the actual piece (LMdiff): above 0 A ranked it higher "
+             "(a better guess). On a log scale: a rank that doubles moves it by about 1, near the top of the list "
+             "or far down it. Per word: the rank of each "
+             "model's first token of the word, so any two tokenizers compare; per token only when the vocabulary "
+             "is shared.",
+        title="rank difference log₂(rank B + 1) − log₂(rank A + 1)", higher="A ranked the actual piece higher",
+        palette="diverging", ends=("B ranked it higher", "A ranked it higher"))
+def rank_diff(rank_a, rank_b):
+    # log2 of rank + 1, not of the rank: rank 1 against rank 2 is a real step, and log2(1) would make it infinite.
+    return np.log2(rank_b + 1.0) - np.log2(rank_a + 1.0)
+
 
 # Same vocabulary only: the two whole next-token distributions compared at each position.
 stored("kl_a_b", table="same_vocab", unit="nats", level="token", pair=True, label="KL(A‖B)",

@@ -86,6 +86,14 @@ SAME_VOCAB_COLUMNS = {
 }
 
 
+# --- both models' ranks side by side: joined from the token table when a map is drawn, not stored ----------
+# Per word: the rank of each model's first token of the word; per position: where the vocabulary is shared.
+RANK_PAIR_COLUMNS = {
+    "rank_a": "float64",
+    "rank_b": "float64",
+}
+
+
 def empty_token_table():
     import pandas as pd
 

@@ -130,6 +130,23 @@ def _words_for_model(words: pd.DataFrame, tokens: pd.DataFrame, word_text: np.nd
                          "n_tokens": n_tokens.astype(np.int64)})
 
 
+def first_token_values(text: str, tokens: pd.DataFrame, column: str) -> np.ndarray:
+    """Per word of one text (split_words order, the word table's word_index), one model's `column` at the first
+    token overlapping the word: where the model's prediction of the word begins, as the word table's entropy is.
+    NaN for a word no token covers. tokens: that model's rows of this text."""
+    words = split_words(text)
+    out = np.full(len(words), np.nan)
+    if not len(words) or not len(tokens):
+        return out
+    ordered = tokens.sort_values("position")
+    token_index, word_index, _ = token_word_shares(ordered["char_start"].to_numpy(), ordered["char_end"].to_numpy(),
+                                                   words["span_start"].to_numpy(), words["span_end"].to_numpy())
+    # token_index is sorted, so the first occurrence of each word is its first token.
+    unique_words, first_pos = np.unique(word_index, return_index=True)
+    out[unique_words] = ordered[column].to_numpy(dtype=float)[token_index[first_pos]]
+    return out
+
+
 def word_end_term(words: pd.DataFrame, tokens: pd.DataFrame, token_index: np.ndarray, word_index: np.ndarray) -> np.ndarray:
     """A(w) per word (nats): log P(a new word starts after w), or 0 where the rule above takes none."""
     n_words = len(words)

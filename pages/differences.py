@@ -4,7 +4,8 @@ Pick a run (the result on screen or any saved run). Views over its word
 table, Δ = logprob_A − logprob_B per word (positive: A predicted it better):
 where in the corpus the models differ most (texts and spans ranked), the fit
 per domain when the texts carry metadata, leaderboards of the biggest wins each way, aggregates by word group with
-bootstrap intervals, and BehaviorBox (a sparse autoencoder over contextual,
+bootstrap intervals, what B promotes (tokens raised and lowered, positions of highest KL) when the models share
+a vocabulary, and BehaviorBox (a sparse autoencoder over contextual,
 performance-aware word vectors) for finer contexts, with feature cards.
 
 Layout only: each section is a ui/differences_*.py module; the numbers come from
@@ -16,7 +17,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import (calibration_view, differences_cards, differences_domains, differences_features, differences_groups,
-                differences_leaderboards, differences_where)
+                differences_leaderboards, differences_promotes, differences_where)
 from ui.differences_behaviorbox import trained
 from ui.differences_run import introduce, pick_run, run_key
 from ui.router import use_router
@@ -38,11 +39,13 @@ if introduce(shown, unit) == 0:
     st.stop()
 
 TABS = ["Where they differ", "Domains", "Leaderboards", "Groups", "BehaviorBox", "Calibration"]
+PROMOTES = "What B promotes"  # only when both models share a vocabulary
 # A link may name the tab (?tab=Domains). Not bound with bind="query-params": a bound parameter makes
 # st.switch_page (an example opened in the Token view) fail, as it cannot clear the address.
 linked_tab = st.query_params.get("tab")
-tab_where, tab_domains, tab_leader, tab_groups, tab_bb, tab_calib = st.tabs(
-    TABS, default=linked_tab if linked_tab in TABS else None, key="tab")
+names = TABS + [PROMOTES] if differences_promotes.available(shown) else TABS
+tab_where, tab_domains, tab_leader, tab_groups, tab_bb, tab_calib, *tab_promotes = st.tabs(
+    names, default=linked_tab if linked_tab in names else None, key="tab")
 
 with tab_where:
     differences_where.show(shown, unit, key)
@@ -65,3 +68,7 @@ with tab_bb:
 
 with tab_calib:
     calibration_view.show(shown, "diff")
+
+for tab in tab_promotes:
+    with tab:
+        differences_promotes.show(shown, unit, key)

@@ -34,8 +34,8 @@ def _label(name: str) -> str:
     return metrics.get(name).label
 
 
-def _one_level(colourings: list[str], level: str) -> list[str]:
-    return [_label(c) for c in colourings if metrics.levels(c) == (level,)]
+def _one_level(colourings: list[str], level: str, same_vocab: bool) -> list[str]:
+    return [_label(c) for c in colourings if heatmap.levels_for(c, same_vocab) == (level,)]
 
 
 def _model_error(shown: ShownResult, side: str) -> None:
@@ -76,11 +76,12 @@ def _maps(shown: ShownResult, prefix: str, text_id: int) -> None:
         "Colour by", colourings, format_func=_label, horizontal=True, key=f"{prefix}_colour",
         help=" ".join(f"{_label(c)}: {metrics.get(c).help}" for c in colourings),
     )
-    # The level rule is metrics.levels; pair_heatmaps draws a one-level colouring at its level whatever is picked.
-    only = {"token": _one_level(colourings, "token"), "word": _one_level(colourings, "word")}
+    # The level rule is heatmap.levels_for; pair_heatmaps draws a one-level colouring at its level whatever is picked.
+    same = shown.same_vocab is not None and len(shown.same_vocab) > 0
+    only = {lv: _one_level(colourings, lv, same) for lv in ("token", "word")}
     level = right.radio(
         "Level", list(LEVELS), format_func=LEVELS.get, horizontal=True, key=f"{prefix}_level",
-        disabled=len(metrics.levels(colouring)) == 1,
+        disabled=len(heatmap.levels_for(colouring, same)) == 1,
         help="Tokens: each model's own tokenisation. Words: the same words for both, so the maps line up."
              + "".join(f" Per {lv} only: {', '.join(names)}." for lv, names in only.items() if names),
     )

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import heatmap, metrics, scales
+from analysis import colourings, heatmap, metrics, scales
 from analysis.schema import BITS_PER_NAT
 
 HOSTILE = "Hi <script>alert(1)</script> & <img src=x onerror=alert(1)> \"q\" 'end'\n  next"
@@ -350,3 +350,39 @@ def test_an_example_in_context_and_a_feature_heading_escape_user_text():
     heading = heatmap.feature_heading(7, f"{bad} 'x'", "#d62728")
     assert heading == ("#### Feature 7 · <span style='color:#d62728'>&lt;script&gt;alert(1)&lt;/script&gt; "
                        "&#x27;x&#x27; wins</span>")
+
+
+def test_rank_difference_compares_first_tokens_per_word_across_tokenizers():
+    """Two tokenizers: per word, each model's first token of the word (the space before "two" is A's own token);
+    no token level, since their positions are not the same pieces."""
+    text = "one two"
+    tokens, words = pair_tables(text)  # A: one token per character, ranks 1..7; B: "one", " two", ranks 1, 2
+    assert heatmap.levels_for("rank_diff", same_vocab=False) == ("word",)
+    assert heatmap.levels_for("rank_diff", same_vocab=True) == ("token", "word")
+    assert heatmap.drawn_level("rank_diff", "tokens", same_vocab=False) == "words"
+    joined, _ = colourings.with_rank_pair(text, 0, tokens, words, None)
+    assert joined["rank_a"].tolist() == [1.0, 4.0] and joined["rank_b"].tolist() == [1.0, 2.0]
+    maps = heatmap.pair_heatmaps(text, 0, tokens, words, "rank_diff", "tokens", "nats", ("A", "B"))
+    assert set(maps.maps) == {"rank_diff"} and "B ranked it higher" in maps.legend
+    tips = read(maps.maps["rank_diff"]).tips
+    assert "rank of the first token: A 4 · B 2" in tips[1]
+    expected = np.log2(2 + 1) - np.log2(4 + 1)  # positive would mean A ranked it higher
+    colours = [c.split("background:", 1)[1].split(";", 1)[0] for c in maps.maps["rank_diff"].split('class="duet-cell')[1:]]
+    assert colours == [maps.scale.colour(0.0), maps.scale.colour(expected)] and maps.scale.vmin < 0
+
+
+def test_rank_difference_per_token_when_the_vocabulary_is_shared():
+    text = "one two"
+    tokens_a = char_tokens(text).assign(model="a")
+    tokens_b = char_tokens(text).assign(model="b", rank=np.arange(len(text), 0, -1, dtype=float))
+    tokens = pd.concat([tokens_a, tokens_b], ignore_index=True)
+    _, words = pair_tables(text)
+    maps = heatmap.pair_heatmaps(text, 0, tokens, words, "rank_diff", "tokens", "nats", ("A", "B"),
+                                 same_vocab_table(text))
+    assert set(maps.maps) == {"a", "b"}
+    cells = maps.maps["a"].split('class="duet-cell')[1:]
+    assert len(cells) == len(text)
+    expected = np.log2(np.arange(len(text), 0, -1) + 1.0) - np.log2(np.arange(1, len(text) + 1) + 1.0)
+    colours = [c.split("background:", 1)[1].split(";", 1)[0] for c in cells]
+    assert colours == [maps.scale.colour(v) for v in expected]
+    assert "Rank in A 1 · Rank in B 7" in read(maps.maps["a"]).tips[0]

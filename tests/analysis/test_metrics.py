@@ -20,7 +20,7 @@ from scipy.stats import entropy as scipy_entropy
 from analysis import heatmap, metrics, scales
 from analysis.diversity import DIVERSITY_METRICS
 from analysis.metric_registry import Registry, UnknownMetric
-from analysis.schema import SAME_VOCAB_COLUMNS, TOKEN_COLUMNS, WORD_COLUMNS
+from analysis.schema import RANK_PAIR_COLUMNS, SAME_VOCAB_COLUMNS, TOKEN_COLUMNS, WORD_COLUMNS
 from analysis.uncertainty import UNCERTAINTY_METRICS
 from analysis.uncertainty_table import ESTIMATOR_COLUMNS
 
@@ -43,12 +43,15 @@ class World:
         p_a, p_b = np.exp(self.logp_a), np.exp(self.logp_b)
         mid = (p_a + p_b) / 2
         chosen = self.logp_a[self.rows, self.token]
+        chosen_b = self.logp_b[self.rows, self.token]
         top_a = np.argsort(-self.logp_a, axis=1)[:, : self.k]
         top_b = np.argsort(-self.logp_b, axis=1)[:, : self.k]
         return pd.DataFrame({
             "logprob": chosen,
             "entropy": scipy_entropy(p_a, axis=1),
             "rank": 1.0 + (self.logp_a > chosen[:, None]).sum(axis=1),
+            "rank_a": 1.0 + (self.logp_a > chosen[:, None]).sum(axis=1),
+            "rank_b": 1.0 + (self.logp_b > chosen_b[:, None]).sum(axis=1),
             "kl_a_b": rel_entr(p_a, p_b).sum(axis=1),
             "kl_b_a": rel_entr(p_b, p_a).sum(axis=1),
             "js": 0.5 * rel_entr(p_a, mid).sum(axis=1) + 0.5 * rel_entr(p_b, mid).sum(axis=1),
@@ -77,6 +80,10 @@ DERIVED = {
     "surprisal": Case(lambda w: -w.logp_a[w.rows, w.token], picker=True, trace=True),
     "typicality": Case(lambda w: -w.logp_a[w.rows, w.token] - scipy_entropy(np.exp(w.logp_a), axis=1),
                        picker=True, trace=True),
+    # Written out as ranks counted from the sorted distributions, not from the table's rank columns.
+    "rank_diff": Case(lambda w: np.log2(2.0 + np.argsort(np.argsort(-w.logp_b, axis=1, kind="stable"), axis=1)[w.rows, w.token])
+                      - np.log2(2.0 + np.argsort(np.argsort(-w.logp_a, axis=1, kind="stable"), axis=1)[w.rows, w.token]),
+                      picker=True),
 }
 
 DERIVED_NAMES = [m.name for m in metrics.declared() if not m.stored]
@@ -131,6 +138,7 @@ def test_stored_metric_is_a_column_of_its_table(name):
         "tokens": TOKEN_COLUMNS,
         "words": WORD_COLUMNS,
         "same_vocab": SAME_VOCAB_COLUMNS,
+        "ranks": RANK_PAIR_COLUMNS,
         "prompts": (*UNCERTAINTY_METRICS, "reference_mean_entropy", *DIVERSITY_METRICS, *ESTIMATOR_COLUMNS),
     }[m.table]
     assert name in columns

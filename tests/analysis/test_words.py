@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from analysis.words import align_tokens, align_words, bits_per_byte, split_words
+from analysis.words import align_tokens, align_words, bits_per_byte, first_token_values, split_words
 
 
 def tokens(text: str, cuts: list[int], logprobs: list[float], entropies: list[float] | None = None) -> pd.DataFrame:
@@ -55,6 +55,17 @@ def test_word_logprob_is_sum_of_tokens_and_shared_tokens_split_evenly():
     # total mass is preserved
     assert math.isclose(words["logprob_a"].sum(), a["logprob"].sum())
     assert math.isclose(words["logprob_b"].sum(), b["logprob"].sum())
+
+
+def test_first_token_values_are_where_the_word_table_takes_its_entropy():
+    """The rank difference's per-word ranks come from the same first token as the word table's entropy."""
+    text = "The cat))"
+    for side, table in (("a", tokens(text, [3, 7], [-1.0, -2.0, -3.0], [0.5, 0.7, 0.9])),
+                        ("b", tokens(text, [2, 5, 7, 8], [-0.5, -4.0, -1.0, -0.25, -0.75]))):
+        words = align_words([text], table, table)
+        got = first_token_values(text, table.sample(frac=1.0, random_state=0), "entropy")  # any row order
+        np.testing.assert_allclose(got, words["entropy_a"].to_numpy())
+    assert np.isnan(first_token_values(text, tokens(text, [], [-1.0]).iloc[:0], "rank")).all()
 
 
 def test_unscored_token_makes_its_word_nan():

@@ -17,10 +17,9 @@ def maps(at: AppTest) -> dict[str, str]:
     found = {}
     for element in at.get("html"):
         body = element.value
-        for marker in ("duet-map-a-", "duet-map-b-", "duet-map-delta-"):
-            if f'id="{marker}' in body:
-                start = body.index(f'id="{marker}') + 4
-                found[body[start:body.index('"', start)]] = body
+        if 'id="duet-map-' in body:  # a model's map (duet-map-a-0) or a joint one (duet-map-delta-0)
+            start = body.index('id="duet-map-') + 4
+            found[body[start:body.index('"', start)]] = body
     return found
 
 

@@ -159,6 +159,9 @@ def test_same_vocabulary_view(app, tiny_a):
     assert not at.exception
     assert "Jensen–Shannon" in legend(at) and set(maps(at)) == {"duet-map-a-0", "duet-map-b-0"}
     assert at.slider(key="tv_sv_window") is not None
+    at.radio(key="tv_colour").set_value("rank_diff").run()  # a shared vocabulary: per token too
+    assert not at.exception and not at.radio(key="tv_level").disabled
+    assert set(maps(at)) == {"duet-map-a-0", "duet-map-b-0"} and "Rank in A" in maps(at)["duet-map-a-0"]
     assert "duet-same-vocabulary.csv" in [b.label for b in at.get("download_button")]
 
 
@@ -181,3 +184,17 @@ def test_model_names_from_typed_paths_are_shown_literally(app, tmp_path):
     assert any(m.value == r"**A · my\*odd\*\$model\$**" for m in at.markdown)
     assert all("*odd*" not in e.value for e in at.error)
     assert any(r"my\*odd\*\$model\$" in e.value for e in at.error)
+
+
+def test_rank_difference_colouring_per_word_across_tokenizers(app):
+    """Offered by the registry with its legend; two tokenizers: one map per word, the level fixed."""
+    at = score(app.run(), "One two three four five six seven.")
+    colour = at.radio(key="tv_colour")
+    assert "Rank difference" in colour.options
+    assert "Rank difference: log₂(rank in B + 1)" in colour.help
+    colour.set_value("rank_diff").run()
+    assert not at.exception, at.exception
+    assert list(maps(at)) == ["duet-map-rank_diff-0"]
+    assert "rank difference log₂(rank B + 1) − log₂(rank A + 1)" in legend(at) and "A ranked it higher" in legend(at)
+    assert "rank of the first token: A" in maps(at)["duet-map-rank_diff-0"]
+    assert at.radio(key="tv_level").disabled
