@@ -30,6 +30,10 @@ class ModelRefused(DuetError):
     """A model spec the operator's settings do not allow from the browser."""
 
 
+class JobTooLarge(DuetError):
+    """A job from the browser over the operator's max_tokens_per_job."""
+
+
 @dataclasses.dataclass(frozen=True)
 class OperatorSettings:
     # Glob patterns over the model's source: embedded aliases, hub ids (org/name), folders, .gguf paths.
@@ -120,6 +124,17 @@ def check_browser_spec(spec, settings: OperatorSettings, server_address: str | N
     source = os.path.abspath(os.path.expanduser(spec.source)) if spec.kind in ("folder", "gguf") else spec.source
     if not any(fnmatch.fnmatchcase(source, pattern) for pattern in settings.allowed_models):
         raise ModelRefused(f"{spec.source}: not in this server's allowed models (allowed_models in {settings_path().name})")
+
+
+def check_job_tokens(n_tokens: int, limit: int, what: str) -> None:
+    """Refuse, in one line naming the setting, a browser job of n_tokens over limit (max_tokens_per_job).
+    what says what was counted ("Scoring these texts with the two models")."""
+    if n_tokens > limit:
+        raise JobTooLarge(
+            f"{what}: {n_tokens:,} tokens, over this server's limit of {limit:,} tokens per job "
+            f"(max_tokens_per_job in {settings_path().name}). Send less at once, or ask the operator, whose "
+            f"command line (python -m backend) has no such limit"
+        )
 
 
 def main() -> int:

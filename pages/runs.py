@@ -5,6 +5,7 @@ import streamlit as st
 from backend.errors import user_message
 from backend.store.runs import RunStore
 from ui.runs import load_shown
+from ui.jobs_list import server_jobs
 from ui.state import current_result, set_result
 from ui.markdown import literal
 from ui.tables import readable_time, run_title, runs_display
@@ -16,6 +17,7 @@ use_router()  # before drawing anything: see ui/router.py
 st.title("Runs")
 st.caption("Every press of **Score** saves a run: the texts, both models, the settings and all result tables. "
            "Reloading draws the same views from the saved tables, without loading a model.")
+server_jobs()  # every session's running and queued jobs, with Cancel
 
 
 def _reload(run_id: str, title: str) -> None:

@@ -7,11 +7,16 @@ Job.report, which raises Cancelled at the next batch, so a job stops within one 
 work keeps what it finished. A job whose tab is closed or refreshed is not orphaned: it runs to
 its end and saves what it made (scores as a run on the Runs page, samples in the sample store,
 BehaviorBox with its run), as it would with the tab open; nothing is left half-written.
+
+Jobs of all sessions share max_concurrent_jobs slots (ui/job_queue.py): a job started while they are
+all taken waits as "queued", shows its place in the queue with a Cancel that takes it out, and starts
+by itself when a slot frees.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import threading
 import time
 from typing import Any, Callable
@@ -19,9 +24,12 @@ from typing import Any, Callable
 import streamlit as st
 
 from backend.errors import user_message
+from ui import job_queue
 
 POLL_S = 0.5  # how often the progress area reruns while a job works
 JOBS = "_jobs"  # session_state key: {kind: Job}
+ACTIVE = ("queued", "running")  # states of a job that has not ended
+_ids = itertools.count(1)
 
 
 class Cancelled(BaseException):
@@ -40,7 +48,7 @@ class Job:
     done: float = 0.0
     total: float = 0.0
     note: str = ""  # the current stage, one line
-    state: str = "running"  # running | done | cancelled | failed
+    state: str = "running"  # queued (waiting for a server-wide slot) | running | done | cancelled | failed
     result: Any = None  # what the work returned (a partial result after a cancel), once it ends
     error: str | None = None  # one line, when the work failed
     lines: list = dataclasses.field(default_factory=list)  # notes for the summary box after the end
@@ -48,6 +56,9 @@ class Job:
     finished: float | None = None
     taken: bool = False  # the page has shown its end once
     tag: str = ""  # what the work is for, when a page holds several (BehaviorBox: the run's key)
+    session: str = ""  # the browser session that started it (the Runs page lists every session's jobs)
+    user: str | None = None  # who started it, when the server has logins
+    id: int = dataclasses.field(default_factory=lambda: next(_ids))
     _counting: float | None = None  # when done started counting (after model loads), for the rate
     _cancel: threading.Event = dataclasses.field(default_factory=threading.Event)
 
@@ -72,6 +83,8 @@ class Job:
 
     def cancel(self) -> None:
         self._cancel.set()
+        if job_queue.withdraw(self):  # still waiting for a slot: it ends here, without having run
+            self.state, self.finished = "cancelled", time.monotonic()
 
     @property
     def cancelling(self) -> bool:
@@ -131,18 +144,45 @@ def current(kind: str) -> Job | None:
 
 
 def running(kind: str) -> bool:
+    """Whether this session's job of kind has not ended yet (running, or queued for a slot)."""
     job = current(kind)
-    return job is not None and job.state == "running"
+    return job is not None and job.state in ACTIVE
 
 
 def start(kind: str, label: str, work: Callable[[Job], Any], unit: str = "units", tag: str = "") -> Job:
-    """Run work(job) on a thread; the job replaces this session's earlier one of this kind (not a running one)."""
+    """Run work(job) on a thread once a server-wide slot is free (at once when one is); the job replaces this
+    session's earlier one of this kind (not one that has not ended)."""
     if running(kind):
         raise RuntimeError(f"a {kind} job is already running in this session")
-    job = Job(kind=kind, label=label, unit=unit, tag=tag)
+    job = Job(kind=kind, label=label, unit=unit, tag=tag, state="queued", session=session_id(), user=current_user())
     _registry()[kind] = job
-    threading.Thread(target=_main, args=(job, work), name=f"duet-{kind}", daemon=True).start()
+    job_queue.submit(job, lambda queued: _launch(queued, work))
     return job
+
+
+def _launch(job: Job, work: Callable[[Job], Any]) -> bool:
+    """Called by the queue when job has a slot: its thread starts. False (the job failed) when no thread could."""
+    job.state, job.started = "running", time.monotonic()
+    try:
+        threading.Thread(target=_main, args=(job, work), name=f"duet-{job.kind}", daemon=True).start()
+    except RuntimeError as error:  # the process cannot start another thread
+        job.error, job.state, job.finished = user_message(error), "failed", time.monotonic()
+        return False
+    return True
+
+
+def session_id() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else ""
+
+
+def current_user() -> str | None:
+    try:
+        return st.user.get("email") if st.user.is_logged_in else None
+    except Exception:  # noqa: BLE001 - no login configured on this server
+        return None
 
 
 def _main(job: Job, work: Callable[[Job], Any]) -> None:
@@ -156,12 +196,13 @@ def _main(job: Job, work: Callable[[Job], Any]) -> None:
         job.state = "failed"
     finally:
         job.finished = time.monotonic()
+        job_queue.finished(job)  # the next queued job (any session's) starts on this thread
 
 
 def take(kind: str) -> Job | None:
     """A job of this kind that ended and has not been shown yet, once (the page then shows its result)."""
     job = current(kind)
-    if job is None or job.state == "running" or job.taken:
+    if job is None or job.state in ACTIVE or job.taken:
         return None
     job.taken = True
     return job
@@ -171,7 +212,7 @@ def wait(kind: str, timeout: float = 600.0) -> Job | None:
     """Block until this session's job of kind ends (scripts and tests; pages poll instead)."""
     job = current(kind)
     deadline = time.monotonic() + timeout
-    while job is not None and job.state == "running" and time.monotonic() < deadline:
+    while job is not None and job.state in ACTIVE and time.monotonic() < deadline:
         time.sleep(0.05)
     return job
 
@@ -234,15 +275,34 @@ def _poll(kind: str) -> None:
     job = current(kind)
     if job is None:
         return
-    if job.state != "running":
+    if job.state not in ACTIVE:
         if not job.taken:
             st.rerun()  # the whole page, which takes the result and stops this polling
         return
     with st.container(border=True, key=f"job_{kind}"):
         st.markdown(f"**{job.label}**")
+        if job.state == "queued":
+            _queued(job, kind)
+            return
         st.progress(job.fraction(), text=job.progress_text())
         if job.cancelling:
             st.caption("Cancelling: stopping after the current batch…")
         else:
             st.button("Cancel", key=f"job_cancel_{kind}", on_click=job.cancel, icon=":material/stop:",
                       help="Stop after the current batch; what finished is kept and shown as partial.")
+
+
+def queue_text(job: Job) -> str:
+    """Where a queued job stands, in one line."""
+    place = job_queue.position(job)
+    if place is None:
+        return "Starting…"
+    busy = job_queue.limit()
+    return (f"Queued: position {place[0]} of {place[1]}. This server runs {busy} job{'s' if busy != 1 else ''} "
+            f"at a time (max_concurrent_jobs); this one starts by itself when a slot frees.")
+
+
+def _queued(job: Job, kind: str) -> None:
+    st.info(queue_text(job), icon=":material/hourglass_top:")
+    st.button("Cancel", key=f"job_cancel_{kind}", on_click=job.cancel, icon=":material/stop:",
+              help="Take it out of the queue; nothing has run yet.")

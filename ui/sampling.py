@@ -17,6 +17,7 @@ from analysis import generations as gen
 from analysis.uncertainty_result import UncertaintyResult
 from backend.corpus.inputs import InputError
 from backend.errors import user_message
+from backend.policy import JobTooLarge, check_job_tokens, load_settings
 from ui import jobs, throughput
 from ui.jobs import Cancelled, Job
 from ui.markdown import literal
@@ -120,6 +121,14 @@ def run_sampling(prompts: list[str], raw_settings: dict, answers: list[str] | No
         st.error(f"Sampling settings: {literal(error)}")
         return False
     tokens = len(prompts) * (settings.n_samples + 1) * settings.max_new_tokens
+    try:
+        # The most this can generate: answers stop early at an end token, but never go past max_new_tokens.
+        check_job_tokens(tokens * len(specs), load_settings().max_tokens_per_job,
+                         f"Sampling {len(prompts):,} prompts × {settings.n_samples + 1} answers × "
+                         f"{settings.max_new_tokens:,} new tokens with both models")
+    except JobTooLarge as error:
+        st.error(f"Not sampled: {literal(str(error))}. The results below are unchanged.", icon=":material/block:")
+        return False
     estimate = throughput.Estimate(0.0, True)
     for spec in specs.values():
         estimate = estimate.merge(throughput.estimate("sample", str(spec), tokens))

@@ -11,6 +11,7 @@ import streamlit as st
 
 from backend.corpus.inputs import InputError, check_texts
 from backend.errors import user_message
+from backend.policy import load_settings
 from ui import jobs, throughput
 from ui.markdown import literal
 from ui.scoring_work import NAMES, ScoringOutcome, score_job
@@ -42,7 +43,10 @@ def run_scoring(texts: list[str], top_k: int = 5, window: int | None = None, tex
     n_chars = sum(len(t) for t in texts)
     estimate = throughput.scoring_estimate([str(s) for s in specs.values()], n_chars)
     label = f"Scoring {len(texts):,} text{'s' if len(texts) != 1 else ''} ({n_chars:,} characters) with both models"
-    return jobs.start_or_ask(KIND, label, lambda job: score_job(job, specs, texts, top_k, window, text_meta), "characters",
+    # Counted exactly in the job, with each model's own tokenizer once it is loaded, before anything is scored.
+    max_tokens = load_settings().max_tokens_per_job
+    return jobs.start_or_ask(KIND, label, lambda job: score_job(job, specs, texts, top_k, window, text_meta, max_tokens),
+                             "characters",
                              estimate, "This scoring",
                              "Texts already in the score cache take no time.")
 
@@ -68,6 +72,9 @@ def _show_end(job: jobs.Job) -> ShownResult | None:
     for side, pair in outcome.loaded.items():
         loaded_specs[side] = pair
         show_device(side, pair[0])
+    if outcome.refused:
+        st.error(f"Not scored: {literal(outcome.refused)}. The results below are unchanged.", icon=":material/block:")
+        return None
     if outcome.pair is None:
         st.status("Scoring failed" if outcome.loaded else "Neither model could be loaded", state="error")
         _errors(outcome)

@@ -5,6 +5,9 @@ score_models in chunks, so a Cancel keeps every chunk both models finished: the 
 the texts scored by both before the cancel. One chunk (most token-view scorings) gives exactly
 score_models' result; several are joined by text (every table is per text, so the join equals one
 call's tables, tested).
+
+Before the first chunk, the texts are counted with each loaded model's own tokenizer (the tokens
+scoring will read, exactly) and a job over the operator's max_tokens_per_job ends there, refused.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import time
 import pandas as pd
 
 from backend.errors import user_message
+from backend.policy import JobTooLarge, check_job_tokens
 from ui import throughput
 from ui.jobs import Cancelled, Job
 
@@ -36,6 +40,7 @@ class ScoringOutcome:
     run_id: str | None = None
     save_error: str | None = None
     warnings: list = dataclasses.field(default_factory=list)  # the cache or store could not keep something
+    refused: str | None = None  # over max_tokens_per_job: why nothing was scored, one line
 
     @property
     def partial(self) -> bool:
@@ -75,9 +80,20 @@ def join(parts: list[tuple[int, object, object]]):
     return pair, (stack(same) if len(same) == len(parts) else None)
 
 
+def scored_tokens(models: dict, texts: list[str]) -> int:
+    """Tokens the models will score, summed over models: each text as backend/scoring/tokens.py splits it
+    (no special tokens, special-token strings as plain text), plus the start token where the spec puts one."""
+    total = 0
+    for loaded in models.values():
+        ids = loaded.tokenizer(list(texts), add_special_tokens=False, split_special_tokens=True)["input_ids"]
+        total += sum(len(row) for row in ids) + (len(texts) if loaded.bos_id is not None else 0)
+    return total
+
+
 def score_job(job: Job, specs: dict, texts: list[str], top_k: int, window: int | None,
-              text_meta=None) -> ScoringOutcome:
-    """Everything the Score button starts; Cancel (via job.report) keeps the chunks already done."""
+              text_meta=None, max_tokens: int | None = None) -> ScoringOutcome:
+    """Everything the Score button starts; Cancel (via job.report) keeps the chunks already done.
+    max_tokens: the operator's max_tokens_per_job (None: no limit), checked before anything is scored."""
     job.note = "Starting the model runtime…"
     from backend.models.resident import get_model
     from backend.scoring.pair import score_models
@@ -103,6 +119,17 @@ def score_job(job: Job, specs: dict, texts: list[str], top_k: int, window: int |
                              {side: str(spec) for side, spec in specs.items()})
     if not models:
         return outcome
+    if max_tokens is not None:
+        job.note = "Counting tokens…"
+        job.check()
+        n_tokens = scored_tokens(models, texts)
+        both = "the two models" if len(models) > 1 else "the model that loaded"
+        try:
+            check_job_tokens(n_tokens, max_tokens, f"Scoring these texts with {both}")
+        except JobTooLarge as error:
+            outcome.refused = str(error)
+            return outcome
+        job.lines.append(f"{n_tokens:,} tokens to score, within this server's {max_tokens:,} per job")
 
     n_chars = sum(len(t) for t in texts)
     job.total, job.unit = float(n_chars * len(models)), "characters"

@@ -2,6 +2,10 @@
 
 Loaded models are resources: one per process per ModelSpec string, shared by
 every browser session (each LoadedModel carries a lock around model calls).
+Every load through it comes from the browser, so get_model itself applies the
+operator's check (backend/policy.py): a spec the sidebar would refuse cannot be
+loaded by any page, even one that forgets to check (a saved run's spec, a link).
+The command line loads through backend/models/loading.py and is not limited.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import streamlit as st
 
 from backend.models.loading import LoadedModel, load_model
 from backend.models.specs import ModelSpec
+from backend.policy import check_browser_spec, load_settings
 
 
 @st.cache_resource(show_spinner=False, max_entries=6)
@@ -18,7 +23,10 @@ def _load(spec_key: str) -> LoadedModel:
 
 
 def get_model(spec: ModelSpec) -> LoadedModel:
-    """The loaded model for spec, loading it the first time."""
+    """The loaded model for spec, loading it the first time. Raises ModelRefused (one line naming the setting)
+    when the operator's settings do not let the browser load it, before the cache is even looked at."""
+    # Settings read on every call, as the sidebar does: an operator's edit takes effect without a restart.
+    check_browser_spec(spec, load_settings(), st.get_option("server.address"))
     return _load(str(spec))
 
 

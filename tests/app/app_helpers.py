@@ -36,7 +36,7 @@ def finish_jobs(at: AppTest, timeout: float = TIMEOUT) -> AppTest:
     jobs = at.session_state["_jobs"] if "_jobs" in at.session_state else {}
     pending = [job for job in jobs.values() if not job.taken]  # started by this run, not shown yet
     deadline = time.monotonic() + timeout
-    while any(job.state == "running" for job in pending) and time.monotonic() < deadline:
+    while any(job.state in ("queued", "running") for job in pending) and time.monotonic() < deadline:
         time.sleep(0.05)
     return at.run() if pending else at
 

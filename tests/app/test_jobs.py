@@ -157,3 +157,39 @@ def test_a_second_scoring_shows_its_progress_and_result(app):
     assert at.session_state["result"].pair.texts == ["Second text, scored after the first."]
     assert at.status[0].label.startswith("Scored in")
     assert at.session_state["_jobs"]["score"].state == "done"
+
+
+def test_the_server_wide_queue_is_first_come_first_served(tmp_path, monkeypatch):
+    """ui/job_queue.py alone: slots from max_concurrent_jobs, places, withdraw, the next one launched at an end."""
+    from ui import job_queue
+
+    (tmp_path / "duet.toml").write_text("max_concurrent_jobs = 2\n", encoding="utf-8")
+    monkeypatch.setenv("DUET_CONFIG", str(tmp_path / "duet.toml"))
+    monkeypatch.setattr(job_queue, "_running", [])
+    monkeypatch.setattr(job_queue, "_waiting", [])
+    launched = []
+
+    def launch(job):
+        launched.append(job)
+        return True
+
+    a, b, c, d = (Job(kind="test", label=name) for name in "abcd")
+    assert job_queue.submit(a, launch) and job_queue.submit(b, launch)
+    assert not job_queue.submit(c, launch) and not job_queue.submit(d, launch)
+    assert launched == [a, b] and job_queue.position(c) == (1, 2) and job_queue.position(d) == (2, 2)
+    assert job_queue.withdraw(c) and not job_queue.withdraw(c) and job_queue.position(d) == (1, 1)
+    job_queue.finished(a)
+    assert launched == [a, b, d] and job_queue.snapshot() == ([b, d], [])
+    job_queue.finished(a)  # twice, or a job never queued: nothing happens
+    assert job_queue.snapshot() == ([b, d], [])
+
+
+def test_cancel_of_a_queued_job_ends_it_without_running(monkeypatch):
+    from ui import job_queue
+
+    monkeypatch.setattr(job_queue, "_running", [object(), object()])  # both slots taken
+    monkeypatch.setattr(job_queue, "_waiting", [])
+    job = Job(kind="test", label="test", state="queued")
+    assert not job_queue.submit(job, lambda j: pytest.fail("a cancelled job launched"))
+    job.cancel()
+    assert job.state == "cancelled" and job.finished is not None and job_queue.position(job) is None

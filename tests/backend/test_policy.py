@@ -64,3 +64,22 @@ def test_invalid_settings_stop_the_server_with_one_line(tmp_path, content, messa
                          env={"DUET_CONFIG": str(path), "PATH": "/usr/bin:/bin"})
     assert run.returncode == 1
     assert run.stderr.count("\n") == 1 and message in run.stderr and "Traceback" not in run.stderr
+
+
+def test_the_app_model_cache_refuses_what_the_settings_refuse(tmp_path, monkeypatch):
+    """backend/models/resident.get_model checks the spec itself, before the cache: no page can skip the check."""
+    from backend.models import resident
+
+    loaded = []
+    monkeypatch.setattr(resident, "_load", lambda key: loaded.append(key) or key)
+    monkeypatch.setattr(resident.st, "get_option", lambda name: "0.0.0.0" if name == "server.address" else None)
+    for text, setting in [("org/x?trust_remote_code=1", "allow_remote_code"), ("org/x?allow_pickle=1", "allow_pickle"),
+                          (str(tmp_path), "allow_local_paths")]:
+        with pytest.raises(ModelRefused, match=setting):
+            resident.get_model(ModelSpec.parse(text))
+    assert loaded == []
+    assert resident.get_model(ModelSpec.parse("org/x")) == "org/x"  # allowed: loaded through the cache
+    path = tmp_path / "duet.toml"
+    path.write_text("allow_local_paths = true\n", encoding="utf-8")
+    monkeypatch.setenv("DUET_CONFIG", str(path))  # read at every call: the operator's edit holds at once
+    assert resident.get_model(ModelSpec.parse(str(tmp_path))) == str(ModelSpec.parse(str(tmp_path)))
