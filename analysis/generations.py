@@ -8,7 +8,9 @@ is never clustered nor counted in diversity: it only gives the reference
 answer's mean token entropy. Entropies are in nats.
 
 Answers are compared after stripping surrounding whitespace (" Paris" and
-"Paris\\n" are the same answer): `answer_texts`.
+"Paris\\n" are the same answer): `answer_texts`. Answer-aware clusters embed
+`answer_part_texts` instead (the part of each answer that is its own, per
+prompt and model: analysis/answer_text.py) and keep its must_differ pairs apart.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.answer_text import answer_parts, must_differ
 from analysis.metrics import at_level
 from analysis.metrics import find as find_metric  # `metrics` is a parameter name here
 from analysis.diversity import DIVERSITY_METRICS, diversity_summary
@@ -63,6 +66,22 @@ def _groups(samples: pd.DataFrame):
         yield prompt_id, model, positions[here & ~is_ref].to_numpy(), (int(reference[0]) if len(reference) else None)
 
 
+def answer_part_texts(samples: pd.DataFrame, prompts: Sequence[str] | Mapping[int, str]) -> list[str]:
+    """[n_rows] the part of each answer to embed for answer-aware clusters, stripped against its
+    prompt (prompts[prompt_id]) and the other samples of its (prompt, model). A reference answer,
+    never clustered, keeps its whole text."""
+    texts = answer_texts(samples)
+    parts = list(texts)
+    for prompt_id, _, rows, _ in _groups(samples):
+        for i, part in zip(rows, answer_parts(prompts[int(prompt_id)], [texts[i] for i in rows])):
+            parts[i] = part
+    return parts
+
+
+def _apart(parts: Sequence[str] | None, rows) -> np.ndarray | None:
+    return None if parts is None else np.array(must_differ([parts[i] for i in rows]), dtype=bool).reshape(len(rows), len(rows))
+
+
 def _check_aligned(samples: pd.DataFrame, embeddings: np.ndarray | None) -> None:
     if embeddings is not None and np.asarray(embeddings).shape[0] != len(samples):
         raise ValueError(f"{np.asarray(embeddings).shape[0]} embeddings for {len(samples)} sample rows")
@@ -71,15 +90,21 @@ def _check_aligned(samples: pd.DataFrame, embeddings: np.ndarray | None) -> None
 # --- meaning clusters ------------------------------------------------------------
 
 
-def embedding_labels(samples: pd.DataFrame, embeddings: np.ndarray, threshold: float) -> np.ndarray:
-    """[n_rows] cluster label of every sample within its (prompt, model); references get NOT_CLUSTERED."""
+def embedding_labels(samples: pd.DataFrame, embeddings: np.ndarray, threshold: float,
+                     parts: Sequence[str] | None = None) -> np.ndarray:
+    """[n_rows] cluster label of every sample within its (prompt, model); references get NOT_CLUSTERED.
+
+    parts: `answer_part_texts` when `embeddings` are theirs (answer-aware clusters): its must_differ
+    pairs are kept apart. Identical answers share a cluster either way.
+    """
     _check_aligned(samples, embeddings)
     embeddings = np.asarray(embeddings)
     texts = answer_texts(samples)
     labels = np.full(len(samples), NOT_CLUSTERED, dtype=np.int64)
     for _, _, rows, _ in _groups(samples):
         if len(rows):
-            labels[rows] = cluster_by_embedding(embeddings[rows], threshold, [texts[i] for i in rows])
+            labels[rows] = cluster_by_embedding(embeddings[rows], threshold, [texts[i] for i in rows],
+                                                _apart(parts, rows))
     return labels
 
 
@@ -231,8 +256,10 @@ def clusters_of(samples: pd.DataFrame, labels: np.ndarray, prompt_id: int, model
     return table, members.reset_index(drop=True)
 
 
-def sweep(samples: pd.DataFrame, embeddings: np.ndarray, thresholds: Sequence[float] = DEFAULT_SWEEP_THRESHOLDS) -> pd.DataFrame:
-    """Embedding clusters at every threshold, per (prompt_id, model): threshold_sweep's rows with the keys."""
+def sweep(samples: pd.DataFrame, embeddings: np.ndarray, thresholds: Sequence[float] = DEFAULT_SWEEP_THRESHOLDS,
+          parts: Sequence[str] | None = None) -> pd.DataFrame:
+    """Embedding clusters at every threshold, per (prompt_id, model): threshold_sweep's rows with the keys.
+    parts: as in embedding_labels."""
     _check_aligned(samples, embeddings)
     embeddings = np.asarray(embeddings)
     texts = answer_texts(samples)
@@ -241,7 +268,8 @@ def sweep(samples: pd.DataFrame, embeddings: np.ndarray, thresholds: Sequence[fl
     for prompt_id, model, rows, _ in _groups(samples):
         if not len(rows):
             continue
-        frame = threshold_sweep(embeddings[rows], [texts[i] for i in rows], thresholds, mean_logprob[rows])
+        frame = threshold_sweep(embeddings[rows], [texts[i] for i in rows], thresholds, mean_logprob[rows],
+                                _apart(parts, rows))
         frames.append(frame.assign(prompt_id=int(prompt_id), model=model))
     if not frames:
         return pd.DataFrame(columns=["prompt_id", "model", "threshold", "n_clusters",

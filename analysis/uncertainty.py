@@ -2,7 +2,8 @@
 Farquhar et al., Nature 2024).
 
 Samples of one prompt from one model are grouped into meaning clusters (by
-embedding distance or by bidirectional entailment), then scored. Entropies are
+embedding distance, of the whole answers or of the part of each answer that is
+its own (analysis/answer_text.py), or by bidirectional entailment), then scored. Entropies are
 in nats. Missing values are NaN, never 0.0: with no samples an entropy is NaN
 (0.0 would claim certainty).
 
@@ -28,6 +29,13 @@ from analysis.diversity import cosine_similarity_matrix  # one zero-row conventi
 # Cosine distance 0.25 = similarity 0.75, sentence-transformers' default
 # "same topic" threshold (util.community_detection) for MiniLM embeddings.
 DEFAULT_DISTANCE_THRESHOLD = 0.25
+# For embeddings of analysis.answer_text.answer_parts (the part of each answer that is its own, with
+# its must_differ pairs kept apart): chosen on half of the labelled pairs in
+# tests/data/answer_pairs.jsonl (bench/clustering_accuracy.py; its README has the table).
+DEFAULT_ANSWER_THRESHOLD = 0.26
+# The distance given to pairs that must stay apart: the largest cosine distance, so no threshold
+# up to the sweep's 1.0 merges them (average linkage averages it with the other members' distances).
+APART_DISTANCE = 2.0
 # Cosine distance spans [0, 2]; past 1 (orthogonal) everything merges anyway.
 DEFAULT_SWEEP_THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 21))
 
@@ -84,11 +92,12 @@ def _mean_direction(embeddings: np.ndarray, inverse: np.ndarray, n_distinct: int
     return sums / np.bincount(inverse, minlength=n_distinct)[:, None]
 
 
-def _average_linkage(embeddings: np.ndarray, texts: Sequence[str]):
+def _average_linkage(embeddings: np.ndarray, texts: Sequence[str], apart=None):
     """Linkage tree over the distinct strings, and the map sample -> distinct string.
 
     Identical strings are merged before clustering (into their mean direction)
     so that they share a cluster at any threshold, whatever their embeddings.
+    apart: optional [n_samples, n_samples] bools; True pairs get APART_DISTANCE.
     The tree is None when there are fewer than two distinct strings.
     """
     embeddings = np.asarray(embeddings, dtype=np.float64)
@@ -102,6 +111,13 @@ def _average_linkage(embeddings: np.ndarray, texts: Sequence[str]):
     distance = 1.0 - cosine_similarity_matrix(_mean_direction(embeddings, inverse, len(firsts)))
     # Round-off leaves ~1e-16 asymmetries and negatives that squareform rejects.
     distance = np.clip((distance + distance.T) / 2.0, 0.0, 2.0)
+    if apart is not None:
+        apart = np.asarray(apart, dtype=bool)
+        if apart.shape != (len(texts), len(texts)):
+            raise ValueError(f"apart of shape {apart.shape} does not match {len(texts)} texts")
+        # Identical strings have identical answer parts, so any sample of a string stands for all.
+        keep = apart[np.ix_(firsts, firsts)]
+        distance = np.where(keep | keep.T, APART_DISTANCE, distance)
     np.fill_diagonal(distance, 0.0)
     # Average linkage (UPGMA): two clusters merge when the MEAN distance between
     # their members is under the threshold. Single linkage would chain A~B~C
@@ -124,7 +140,7 @@ def _cut(tree, inverse: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def cluster_by_embedding(
-    embeddings: np.ndarray, threshold: float, texts: Sequence[str]
+    embeddings: np.ndarray, threshold: float, texts: Sequence[str], apart=None
 ) -> np.ndarray:
     """Meaning clusters of samples from their embeddings.
 
@@ -135,12 +151,17 @@ def cluster_by_embedding(
     texts: the n_samples generated strings; identical strings always share a
         cluster. An all-zero embedding (an empty generation) is identical to
         other zero embeddings and orthogonal (distance 1) to everything else.
+    apart: optional [n_samples, n_samples] bools, True where two samples can
+        never mean the same (analysis.answer_text.must_differ): their distance
+        is APART_DISTANCE, so they are merged only inside a cluster whose
+        average distance stays under the threshold, which at thresholds < 2
+        with two members never happens. Identical strings still share a cluster.
     Returns int labels [n_samples], 0.. in order of first appearance; empty
     for n = 0, [0] for n = 1.
     """
     if threshold < 0:
         raise ValueError(f"threshold is a cosine distance >= 0, got {threshold}")
-    tree, inverse = _average_linkage(embeddings, texts)
+    tree, inverse = _average_linkage(embeddings, texts, apart)
     return _cut(tree, inverse, threshold)
 
 
@@ -298,15 +319,16 @@ def threshold_sweep(
     texts: Sequence[str],
     thresholds: Sequence[float] = DEFAULT_SWEEP_THRESHOLDS,
     mean_logprobs: Sequence[float] | None = None,
+    apart=None,
 ) -> pd.DataFrame:
     """How the embedding clusters change with the threshold: one row per threshold.
 
     Columns: threshold (cosine distance), n_clusters, discrete_semantic_entropy
     (nats), likelihood_semantic_entropy (nats; NaN when mean_logprobs is None).
     The tree is built once and cut at every threshold, so the rows are
-    consistent with each other and with `cluster_by_embedding`.
+    consistent with each other and with `cluster_by_embedding` (apart as there).
     """
-    tree, inverse = _average_linkage(embeddings, texts)
+    tree, inverse = _average_linkage(embeddings, texts, apart)
     rows = []
     for threshold in thresholds:
         labels = _cut(tree, inverse, threshold)

@@ -36,8 +36,8 @@ def memo(name: str, key, compute):
 
 
 def clustering_key(clustering: dict) -> tuple:
-    if clustering["method"] == "embedding":
-        return ("embedding", clustering["threshold"])
+    if clustering["method"] in ("answer", "embedding"):
+        return (clustering["method"], clustering["threshold"])
     return ("nli", clustering["name"], clustering["with_prompt"])
 
 
@@ -69,8 +69,38 @@ def _nli_labels(result: UncertaintyResult, clustering: dict, key: tuple):
     return store[("labels", key)]
 
 
+def answer_parts(result: UncertaintyResult):
+    """(answer parts, their embeddings) for answer-aware clusters, embedded once per result; None with an
+    error shown when there are no embeddings (the sentence encoder failed)."""
+    if result.embeddings is None:
+        st.error("No embeddings (the sentence encoder failed): choose NLI clustering, or sample again.")
+        return None
+
+    def embed():
+        from backend.models import resident
+
+        parts = gen.answer_part_texts(result.samples, result.prompts)
+        try:
+            return parts, resident.get_sentence_encoder().embed(parts)
+        except Exception as error:  # noqa: BLE001 - the encoder worked at sampling; say why it no longer does
+            return f"Embedding the answers' own parts failed: {literal(user_message(error))}"
+
+    kept = memo("parts", result.id, embed)
+    if isinstance(kept, str):
+        st.error(kept)
+        return None
+    return kept
+
+
 def cluster_labels(result: UncertaintyResult, clustering: dict):
     """Labels per sample row, or None with an error shown."""
+    if clustering["method"] == "answer":
+        kept = answer_parts(result)
+        if kept is None:
+            return None
+        parts, embeddings = kept
+        return memo("labels", (result.id, "answer", clustering["threshold"]),
+                    lambda: gen.embedding_labels(result.samples, embeddings, clustering["threshold"], parts))
     if clustering["method"] == "embedding":
         if result.embeddings is None:
             st.error("No embeddings (the sentence encoder failed): choose NLI clustering, or sample again.")
@@ -97,11 +127,11 @@ def _estimators(result: UncertaintyResult, clustering: dict):
 
 
 def clustered(result: UncertaintyResult, clustering: dict) -> Clustered | None:
-    """Clusters and summaries; a failed NLI clustering falls back to embeddings when there are any."""
+    """Clusters and summaries; a failed NLI clustering falls back to answer-aware embeddings when there are any."""
     labels = cluster_labels(result, clustering)
     if labels is None and clustering["method"] == "nli" and result.embeddings is not None:
-        st.info(f"Showing embedding clusters instead (threshold {clustering['threshold']}).")
-        clustering = {"method": "embedding", "threshold": clustering["threshold"]}
+        st.info(f"Showing answer-aware embedding clusters instead (threshold {clustering['threshold']}).")
+        clustering = {"method": "answer", "threshold": clustering["threshold"]}
         labels = cluster_labels(result, clustering)
     if labels is None:
         return None

@@ -79,8 +79,9 @@ def verdicts(result: UncertaintyResult, clusters: Clustered, unit: str) -> None:
     for row in gen.verdicts(clusters.summary, VERDICT_METRICS).itertuples(index=False):
         st.markdown("- " + verdict_line(row, result.labels, unit))
     clustering = clusters.clustering
-    by = (f"embeddings, threshold {clustering['threshold']}" if clustering["method"] == "embedding"
-          else f"NLI: {clustering['name']}")
+    by = {"answer": f"answer-aware embeddings, threshold {clustering['threshold']}",
+          "embedding": f"whole-answer embeddings, threshold {clustering['threshold']}"}.get(
+        clustering["method"], f"NLI: {clustering.get('name')}")
     st.caption(f"{len(result.prompts)} prompts × {result.settings['n_samples']} samples per model; "
                f"clusters by {by}. Semantic entropy counts meanings, not wordings; diversity counts wordings too.")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analysis.uncertainty import DEFAULT_DISTANCE_THRESHOLD
+from analysis.uncertainty import DEFAULT_ANSWER_THRESHOLD, DEFAULT_DISTANCE_THRESHOLD
 from analysis.uncertainty_correctness import split_gold
 from backend.corpus.inputs import InputError, decode_utf8, read_texts, table_columns
 
@@ -22,7 +22,7 @@ EXAMPLES = (
     "In what year did the Berlin Wall fall?"
 )
 BASE_FORMAT = "Question: {prompt}\nAnswer:"
-METHODS = ("Embeddings (all-MiniLM-L6-v2)", "NLI entailment")
+METHODS = ("Answer-aware embeddings", "Embeddings of whole answers", "NLI entailment")
 QUESTIONS_WITH_ANSWERS = Path(__file__).resolve().parents[1] / "data" / "example_questions.csv"
 ANSWER_COLUMN = "answer"
 
@@ -129,14 +129,25 @@ def settings_from_inputs() -> dict:
 
 
 def clustering_from_inputs() -> dict:
-    """{"method": "embedding", "threshold"} or {"method": "nli", "name", "with_prompt", "threshold"}."""
+    """{"method": "answer" | "embedding", "threshold"} or {"method": "nli", "name", "with_prompt", "threshold"}
+    (an NLI clustering that fails falls back to answer-aware embeddings at their threshold)."""
     c1, c2 = st.columns([1, 2])
     method = c1.radio("Meaning clusters by", METHODS, key="unc_method",
-                      help="Embeddings are fast and need nothing from the hub, but they measure wording as much as "
-                           "meaning: answers that differ in one key word (\"…is Sydney.\" / \"…is Canberra.\") can "
-                           "land in one cluster. NLI entailment (Farquhar et al.) separates them.")
+                      help="Answer-aware embeddings (all-MiniLM-L6-v2) embed only what each answer adds to the "
+                           "question and to the other answers (\"…is Sydney.\" / \"…is Canberra.\" → Sydney / "
+                           "Canberra), and never merge answers that state different numbers, or yes and no. "
+                           "Whole-answer embeddings measure wording as much as meaning, so such answers can land "
+                           "in one cluster. NLI entailment (Farquhar et al.) needs an NLI model from the hub or "
+                           "a folder.")
     if method == METHODS[0]:
-        threshold = c2.slider("Cosine-distance threshold", 0.0, 1.0, DEFAULT_DISTANCE_THRESHOLD, 0.05, key="unc_threshold",
+        threshold = c2.slider("Cosine-distance threshold", 0.0, 1.0, DEFAULT_ANSWER_THRESHOLD, 0.01, key="unc_threshold",
+                              help="Answers whose parts are on average at most this far apart share a meaning. "
+                                   f"{DEFAULT_ANSWER_THRESHOLD} was chosen on labelled answer pairs "
+                                   "(bench/clustering_accuracy.py). 0: only identical parts.")
+        return {"method": "answer", "threshold": float(threshold)}
+    if method == METHODS[1]:
+        threshold = c2.slider("Cosine-distance threshold", 0.0, 1.0, DEFAULT_DISTANCE_THRESHOLD, 0.01,
+                              key="unc_threshold_whole",
                               help="Answers whose average cosine distance is at most this share a meaning. "
                                    "0: only identical answers; 1: nearly everything merges.")
         return {"method": "embedding", "threshold": float(threshold)}
@@ -145,4 +156,4 @@ def clustering_from_inputs() -> dict:
                               "local folder.")
     with_prompt = c2.checkbox("Judge each answer with its question before it", True, key="unc_nli_prompt")
     return {"method": "nli", "name": name.strip(), "with_prompt": bool(with_prompt),
-            "threshold": float(st.session_state.get("unc_threshold", DEFAULT_DISTANCE_THRESHOLD))}
+            "threshold": float(st.session_state.get("unc_threshold", DEFAULT_ANSWER_THRESHOLD))}

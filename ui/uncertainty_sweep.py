@@ -8,7 +8,7 @@ from analysis import generation_plots as plots
 from analysis import generations as gen
 from analysis.uncertainty_result import UncertaintyResult
 from ui import downloads
-from ui.uncertainty_clusters import Clustered, memo
+from ui.uncertainty_clusters import Clustered, answer_parts, memo
 
 
 def show(result: UncertaintyResult, clusters: Clustered, unit: str, prompt_id: int) -> None:
@@ -16,11 +16,18 @@ def show(result: UncertaintyResult, clusters: Clustered, unit: str, prompt_id: i
     if result.embeddings is None:
         st.info("Needs embeddings, which are unavailable for these samples.")
         return
-    table = memo("sweep", result.id, lambda: gen.sweep(result.samples, result.embeddings))
+    # Whole answers when clustered by them; else the answer-aware curves (NLI falls back to those).
+    whole = clusters.clustering["method"] == "embedding"
+    kept = None if whole else answer_parts(result)
+    if kept is None:
+        table = memo("sweep", result.id, lambda: gen.sweep(result.samples, result.embeddings))
+    else:
+        parts, embeddings = kept
+        table = memo("sweep", (result.id, "answer"), lambda: gen.sweep(result.samples, embeddings, parts=parts))
     scope = st.radio("Show", ("Mean over prompts", "The prompt above"), horizontal=True, key="unc_sweep_scope")
     fig = plots.threshold_sweep_figure(table, clusters.clustering["threshold"], result.labels, unit,
                                        prompt_id=prompt_id if scope == "The prompt above" else None)
     st.plotly_chart(fig, key="unc_sweep")
     downloads.figure_buttons(fig, "duet-threshold-sweep", "unc_sweep_dl")
     if clusters.clustering["method"] == "nli":
-        st.caption("These curves are for embedding clusters; the tables above use NLI clusters.")
+        st.caption("These curves are for answer-aware embedding clusters; the tables above use NLI clusters.")

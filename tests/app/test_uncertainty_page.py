@@ -74,6 +74,14 @@ def test_one_button_gives_table_scatter_and_clusters(app):
     strict = per_prompt_table(at)
     assert (strict["n_clusters_a"] >= table["n_clusters_a"]).all()
 
+    # Answer-aware embeddings are the default; whole-answer embeddings stay one click away.
+    assert any("clusters by answer-aware embeddings, threshold 0.0" in c.value for c in at.caption)
+    at.radio(key="unc_method").set_value("Embeddings of whole answers").run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert any("clusters by whole-answer embeddings, threshold 0.25" in c.value for c in at.caption)
+    assert len(per_prompt_table(at)) == 2
+
 
 def test_errors_keep_earlier_results(app, tmp_path):
     at = press(open_page(app))
