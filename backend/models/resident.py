@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import streamlit as st
 
+from backend import threads
 from backend.models.loading import LoadedModel, load_model
 from backend.models.specs import ModelSpec
 
 
 @st.cache_resource(show_spinner=False, max_entries=6)
 def _load(spec_key: str) -> LoadedModel:
+    threads.apply()
     return load_model(ModelSpec.parse(spec_key))
 
 
 def get_model(spec: ModelSpec) -> LoadedModel:
-    """The loaded model for spec, loading it the first time."""
+    """The loaded model for spec, loading it the first time. A second caller asking for a spec that is
+    loading (the background preload, another session) waits for that load instead of starting its own:
+    st.cache_resource holds one lock per key while it computes."""
     return _load(str(spec))
 
 
