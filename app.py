@@ -45,8 +45,8 @@ pages = [
 ]
 navigation = st.navigation(pages)
 sweep_cache()  # crashed writers' leftovers in the cache; once per server process
-render_sidebar()
 with st.sidebar:
-    preload.status_area()
+    preload.status_area()  # above the pickers, where it is seen without scrolling
+render_sidebar()
 with routing():  # pages check they were reached through here (ui/router.py)
     navigation.run()

@@ -6,6 +6,10 @@ waiting for the other (bench/README.md, "Fair harness and the thread policy"). A
 machine may do better with more: DUET_TORCH_THREADS=N sets N, DUET_TORCH_THREADS=auto keeps torch's
 own choice (one per core). The thread count does not change a score: each token's numbers come
 from the same operations whichever thread runs them (tests/backend/test_threads.py checks it).
+
+When: before the first model loads (backend/models/resident.py, the CLI). torch fixes a thread's count
+the first time that thread computes, from the count last set; the app's scoring and sampling threads
+first compute after their models load, so they run with it.
 """
 
 from __future__ import annotations

@@ -106,6 +106,18 @@ class Preload:
         return f"{step.spec.label} ({position}): {stage} — {duration(step.elapsed)} so far"
 
 
+def waiting_note(spec: ModelSpec, name: str) -> str | None:
+    """What a Score job says while it waits for the preload's load of spec; None when the preload is not
+    loading it (done, not started, or another model)."""
+    preload = _preload
+    if preload is None:
+        return None
+    pending = ("waiting", "converting", "loading")
+    if not any(str(step.spec) == str(spec) and step.state in pending for step in preload.steps):
+        return None
+    return f"Waiting for model {name} ({spec.label}), which the server is preparing in the background (see the sidebar)…"
+
+
 def _resident_load(spec: ModelSpec):
     from backend.models.resident import get_model
 

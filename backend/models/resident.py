@@ -31,6 +31,7 @@ def get_sentence_encoder():
     """The embedded all-MiniLM-L6-v2 sentence encoder (backend/models/sentence_encoder.py), loaded once."""
     from backend.models.sentence_encoder import load_sentence_encoder
 
+    threads.apply()
     return load_sentence_encoder()
 
 
@@ -39,4 +40,5 @@ def get_nli(name: str):
     """An NLI cross-encoder by folder or hub id (backend/models/nli.py), loaded once per name."""
     from backend.models.nli import load_nli
 
+    threads.apply()
     return load_nli(name)

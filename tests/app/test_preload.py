@@ -102,6 +102,18 @@ def test_score_during_the_preload_waits_for_the_same_load(fresh, counted, tiny_a
     assert calls == [str(spec)] and got[0] is resident.get_model(spec)
 
 
+def test_a_score_job_says_it_waits_for_the_preload(fresh, monkeypatch, tiny_a, tiny_b):
+    gate = threading.Event()
+    spec = ModelSpec.parse(str(tiny_a))
+    monkeypatch.setattr(preload, "_preload", preload.Preload([spec], load=lambda s: gate.wait(TIMEOUT),
+                                                             needs_conversion=lambda s: False))
+    preload._preload.start()
+    assert "preparing in the background" in preload.waiting_note(spec, "A")
+    assert preload.waiting_note(ModelSpec.parse(str(tiny_b)), "B") is None  # not the preload's model
+    gate.set()
+    assert preload._preload.wait(TIMEOUT) and preload.waiting_note(spec, "A") is None
+
+
 def test_the_stage_says_when_a_first_load_converts(tiny_a):
     gate = threading.Event()
     converting = preload.Preload([ModelSpec.parse(str(tiny_a))], load=lambda spec: gate.wait(TIMEOUT),
