@@ -24,7 +24,9 @@ from ui.jobs import duration
 from ui.state import default_pair
 
 ENV = "DUET_PRELOAD"
-POLL_S = 1.0  # how often the sidebar status reruns while the preload works
+# How often the sidebar status reruns while the preload works. Every rerun costs the server some CPU
+# (about 50 ms on a starved 2-core machine, by its threads' CPU times), which the load itself then lacks.
+POLL_S = 2.0
 # What a first conversion costs, measured on the 2-core machine: about 40 s for SmolLM2, 2 min for Gemma.
 CONVERTING = "converting (first time on this machine, ~2.5 min)"
 LOADING = "loading"
