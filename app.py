@@ -11,6 +11,7 @@ import streamlit as st
 
 from backend.policy import SettingsError, load_settings
 from backend.store.paths import sweep_cache
+from ui import preload
 from ui.markdown import literal
 from ui.router import routing
 from ui.sidebar import render_sidebar
@@ -24,6 +25,8 @@ try:
 except SettingsError as error:
     st.error(f"Duet cannot start: invalid operator settings. {literal(error)}")
     st.stop()
+
+preload.start()  # the default pair, on a thread, once per server process (DUET_PRELOAD=0: off)
 
 # (path, title, icon, url path); optional pages appear once their file exists in the checkout.
 # Explicit url paths: without them, a pages/ folder makes Streamlit's testing harness
@@ -42,6 +45,8 @@ pages = [
 ]
 navigation = st.navigation(pages)
 sweep_cache()  # crashed writers' leftovers in the cache; once per server process
+with st.sidebar:
+    preload.status_area()  # above the pickers, where it is seen without scrolling
 render_sidebar()
 with routing():  # pages check they were reached through here (ui/router.py)
     navigation.run()

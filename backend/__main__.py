@@ -127,6 +127,9 @@ def _score(args) -> int:
         _check_writable(out)  # before any model loads: a bad --out must not cost the scoring
     specs = ModelSpec.parse(args.model_a), ModelSpec.parse(args.model_b)
     settings = _settings(args)
+    from backend import threads
+
+    threads.apply()  # one torch thread unless DUET_TORCH_THREADS says otherwise (backend/threads.py)
     say = lambda message: print(message, file=sys.stderr)  # noqa: E731
     if rows.skipped:
         say(f"warning: {rows.skipped_note(path.name)}; the run's texts table keeps each text's source_row")

@@ -14,6 +14,9 @@ os.environ.setdefault("DUET_MODEL_CACHE", str(REPO / ".cache" / "models"))
 os.environ.setdefault("DUET_CACHE_DIR", str(REPO / ".cache" / "test"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no hub here; fail fast instead of retrying the network
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# No background load of the default pair when a test (AppTest or a browser test's server) starts the app:
+# tests pick their models and wait for their own loads; tests/app/test_preload.py turns it on.
+os.environ.setdefault("DUET_PRELOAD", "0")
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ import pandas as pd
 
 from backend.errors import user_message
 from backend.policy import JobTooLarge, check_job_tokens
-from ui import throughput
+from ui import preload, throughput
 from ui.jobs import Cancelled, Job
 
 NAMES = {"a": "A", "b": "B"}
@@ -104,7 +104,8 @@ def score_job(job: Job, specs: dict, texts: list[str], top_k: int, window: int |
     errors: dict[str, str] = {}
     models, loaded = {}, {}
     for side, spec in specs.items():
-        job.note = f"Loading model {NAMES[side]} ({spec.label}); a first load converts it once (minutes)…"
+        job.note = (preload.waiting_note(spec, NAMES[side])
+                    or f"Loading model {NAMES[side]} ({spec.label}); a first load converts it once (minutes)…")
         job.check()
         try:
             models[side] = get_model(spec)

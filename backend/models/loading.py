@@ -190,11 +190,35 @@ def _check_folder(folder: Path, spec: ModelSpec) -> str:
     return str(folder)
 
 
-def _gguf_to_safetensors(gguf: Path, progress: Progress | None) -> str:
-    """Dequantise a GGUF file once into a safetensors folder under the cache; return that folder."""
+def _converted_folder(gguf: Path) -> Path:
+    """The cache folder a GGUF file is converted into, keyed by its path, size and modification time."""
     stat = gguf.stat()
     key = hashlib.sha256(f"{gguf.resolve()}|{stat.st_size}|{int(stat.st_mtime)}".encode()).hexdigest()[:16]
-    target = model_cache_dir() / f"{gguf.stem}-{key}"
+    return model_cache_dir() / f"{gguf.stem}-{key}"
+
+
+def needs_conversion(spec: ModelSpec) -> bool:
+    """Whether loading spec first converts a GGUF file (minutes), i.e. this machine has not done it yet.
+    False for folders and hub ids, and when the file is missing (the load then says why)."""
+    if spec.kind not in ("embedded", "gguf"):
+        return False
+    if spec.kind == "gguf":
+        gguf = Path(spec.source).expanduser()
+    else:
+        from backend.models.embedded import locate_gguf
+
+        try:
+            gguf = locate_gguf(spec.source)
+        except ModelLoadError:
+            return False
+    if not gguf.is_file():
+        return False
+    return not (_converted_folder(gguf) / "config.json").is_file()
+
+
+def _gguf_to_safetensors(gguf: Path, progress: Progress | None) -> str:
+    """Dequantise a GGUF file once into a safetensors folder under the cache; return that folder."""
+    target = _converted_folder(gguf)
     if (target / "config.json").is_file():
         return str(target)
     _check_gguf_header(gguf)
