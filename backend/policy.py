@@ -42,7 +42,9 @@ class OperatorSettings:
     max_tokens_per_job: int = 2_000_000
     max_concurrent_jobs: int = 2
     auth: str = "none"  # none | oidc (Streamlit's st.login, configured in .streamlit/secrets.toml)
-    trash_days: int = 7
+    # Each user sees their own runs; true: everyone also sees (never deletes or changes) everyone else's.
+    share_runs: bool = False
+    trash_days: int = 7  # a run moved to the trash is deleted for good this many days later
 
     def __post_init__(self):
         if self.auth not in ("none", "oidc"):

@@ -16,6 +16,7 @@ from ui.markdown import literal
 from ui.scoring_work import NAMES, ScoringOutcome, score_job
 from ui.sidebar import show_device, show_stale_note
 from ui.state import ShownResult, current_specs, set_result
+from ui.user import current_user
 
 KIND = "score"
 
@@ -42,8 +43,9 @@ def run_scoring(texts: list[str], top_k: int = 5, window: int | None = None, tex
     n_chars = sum(len(t) for t in texts)
     estimate = throughput.scoring_estimate([str(s) for s in specs.values()], n_chars)
     label = f"Scoring {len(texts):,} text{'s' if len(texts) != 1 else ''} ({n_chars:,} characters) with both models"
-    return jobs.start_or_ask(KIND, label, lambda job: score_job(job, specs, texts, top_k, window, text_meta), "characters",
-                             estimate, "This scoring",
+    owner = current_user()  # read here: the job's thread has no session to ask
+    return jobs.start_or_ask(KIND, label, lambda job: score_job(job, specs, texts, top_k, window, text_meta, owner),
+                             "characters", estimate, "This scoring",
                              "Texts already in the score cache take no time.")
 
 
