@@ -110,5 +110,14 @@ def copy_link_box() -> None:
     base = (st.context.url or "").split("?")[0]
     query = urlencode({k: v for k, v in st.query_params.to_dict().items()})
     with st.popover("Copy link", icon=":material/link:"):
-        st.caption("Anyone on this server can open this view (the run is read from the run store; no model is loaded).")
+        st.caption(f"{_who_can_open()} can open this view (the run is read from the run store; no model is loaded).")
         st.code(f"{base}?{query}" if query else base, language=None, wrap_lines=True)
+
+
+def _who_can_open() -> str:
+    from ui.user import operator_settings
+
+    settings = operator_settings()
+    if settings.auth == "none":
+        return "Anyone on this server"
+    return "Anyone signed in to this server" if settings.share_runs else "Only you (runs are not shared on this server)"
