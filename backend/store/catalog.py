@@ -227,6 +227,10 @@ class Catalog:
             folder = self._folder(run_id)
         except KeyError:
             folder = None
+        with self._db() as db:
+            listed = db.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is not None
+        if folder is None and not listed:
+            return  # nothing of that name: nothing to delete, nobody's to refuse
         self._check_owner(run_id, self.owner_of(run_id), "deleted")
         with self._db() as db:
             db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
@@ -284,6 +288,8 @@ class Catalog:
                 if folder.stat().st_mtime < cutoff:
                     atomic.remove_tree(folder)
                     purged.append(folder.name)
+                    with self._db() as db:  # a row left by a crash between trash's rename and its row delete
+                        db.execute("DELETE FROM runs WHERE id = ?", (folder.name,))
             except OSError:
                 continue  # restored or purged meanwhile by another process
         return purged
