@@ -135,7 +135,7 @@ def main() -> int:
         return 1
     where = settings_path() if settings_path().exists() else "defaults (no duet.toml)"
     print(f"duet: operator settings from {where}; browser may run remote code: {settings.allow_remote_code}, "
-          f"unpickle: {settings.allow_pickle}")
+          f"unpickle: {settings.allow_pickle}; sign-in: {settings.auth}, runs shared: {settings.share_runs}")
     return 0
 
 
