@@ -41,7 +41,7 @@ def _sample_both(job: Job, specs: dict, prompts: list[str], settings,
     from backend.models import resident
     from backend.store.samples import SampleStore, cached_sample_prompts
 
-    store = SampleStore(*owner) if owner else None
+    store = SampleStore(user=owner[0], share=owner[1]) if owner else None
 
     n, rows = len(prompts), settings.n_samples + 1
     job.total = float(len(specs) * n * rows)
