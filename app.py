@@ -12,21 +12,24 @@ import streamlit as st
 from backend.policy import SettingsError, load_settings
 from backend.store.paths import sweep_cache
 from ui import preload
+from backend.store.runs import purge_trash
 from ui.markdown import literal
 from ui.router import routing
 from ui.sidebar import render_sidebar
+from ui.user import require_login
 
 ROOT = Path(__file__).resolve().parent
 
 st.set_page_config(page_title="Duet · compare two language models", page_icon="🎼", layout="wide")
 
 try:
-    load_settings()  # make run checks it before the server starts; this catches a later edit
+    settings = load_settings()  # make run checks it before the server starts; this catches a later edit
 except SettingsError as error:
     st.error(f"Duet cannot start: invalid operator settings. {literal(error)}")
     st.stop()
 
 preload.start()  # the default pair, on a thread, once per server process (DUET_PRELOAD=0: off)
+require_login()  # auth = "oidc" and nobody signed in: the sign-in page, and nothing else is routed
 
 # (path, title, icon, url path); optional pages appear once their file exists in the checkout.
 # Explicit url paths: without them, a pages/ folder makes Streamlit's testing harness
@@ -47,6 +50,7 @@ navigation = st.navigation(pages)
 sweep_cache()  # crashed writers' leftovers in the cache; once per server process
 with st.sidebar:
     preload.status_area()  # above the pickers, where it is seen without scrolling
+purge_trash(settings.trash_days)  # runs trashed over trash_days ago; at most hourly per server process
 render_sidebar()
 with routing():  # pages check they were reached through here (ui/router.py)
     navigation.run()

@@ -46,7 +46,9 @@ class OperatorSettings:
     max_tokens_per_job: int = 2_000_000
     max_concurrent_jobs: int = 2
     auth: str = "none"  # none | oidc (Streamlit's st.login, configured in .streamlit/secrets.toml)
-    trash_days: int = 7
+    # Each user sees their own runs; true: everyone also sees (never deletes or changes) everyone else's.
+    share_runs: bool = False
+    trash_days: int = 7  # a run moved to the trash is deleted for good this many days later
 
     def __post_init__(self):
         if self.auth not in ("none", "oidc"):
@@ -148,7 +150,7 @@ def main() -> int:
         return 1
     where = settings_path() if settings_path().exists() else "defaults (no duet.toml)"
     print(f"duet: operator settings from {where}; browser may run remote code: {settings.allow_remote_code}, "
-          f"unpickle: {settings.allow_pickle}")
+          f"unpickle: {settings.allow_pickle}; sign-in: {settings.auth}, runs shared: {settings.share_runs}")
     return 0
 
 

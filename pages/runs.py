@@ -1,14 +1,15 @@
-"""Runs: every scoring is saved. List, reload (no model needed) or delete them."""
+"""Runs: every scoring is saved. List, reload (no model needed) or move them to the trash (and back)."""
 
 import streamlit as st
 
 from backend.errors import user_message
-from backend.store.runs import RunStore
-from ui.runs import load_shown
+from ui.runs import can_change, listing_display, load_shown
+from ui.runs_trash import move_to_trash, trash_section, undo_button
 from ui.jobs_list import server_jobs
 from ui.state import current_result, set_result
 from ui.markdown import literal
-from ui.tables import readable_time, run_title, runs_display
+from ui.tables import readable_time, run_title
+from ui.user import run_store
 from ui.views import render_result
 from ui.router import use_router
 
@@ -33,18 +34,6 @@ def _reload(run_id: str, title: str) -> None:
     st.session_state["_runs_message"] = ("success", f"Reloaded run {shown_title}.")
 
 
-def _delete(run_id: str, title: str) -> None:
-    shown_title = f"“{literal(title)}”"
-    try:
-        RunStore().delete(run_id)
-    except Exception as error:  # noqa: BLE001
-        st.session_state["_runs_message"] = ("error", f"Could not delete run {shown_title}: {literal(user_message(error))}")
-        return
-    if st.session_state.get("_runs_shown") == run_id:
-        st.session_state.pop("_runs_shown")
-    st.session_state["_runs_message"] = ("success", f"Deleted run {shown_title}.")
-
-
 def _import_corpus(folder: str) -> None:
     from backend.store.corpus_output import import_corpus_run
 
@@ -52,11 +41,11 @@ def _import_corpus(folder: str) -> None:
         st.session_state["_runs_message"] = ("error", "Give the path of a corpus output folder.")
         return
     try:
-        run_id = import_corpus_run(folder.strip())
+        run_id = import_corpus_run(folder.strip(), store=run_store())
     except Exception as error:  # noqa: BLE001 - not a folder, incomplete, damaged
         st.session_state["_runs_message"] = ("error", f"Could not open {literal(folder)}: {literal(user_message(error))}")
         return
-    runs = RunStore().list()
+    runs = run_store().list()
     row = runs[runs["id"] == run_id]
     title = run_title(row["name"].iloc[0], row["created"].iloc[0]) if len(row) else run_id
     _reload(run_id, title)
@@ -70,9 +59,10 @@ with st.expander("Open a corpus scored with `python -m backend score --engine ra
 message = st.session_state.pop("_runs_message", None)
 if message:
     getattr(st, message[0])(message[1])
+undo_button()
 
 try:
-    store = RunStore()  # an unreadable catalog is moved aside and rebuilt here (store.notes says so)
+    store = run_store()  # an unreadable catalog is moved aside and rebuilt here (store.notes says so)
     runs = store.list()
 except Exception as error:  # noqa: BLE001 - a catalog that could not even be rebuilt: say so, no traceback
     st.error(f"The run catalog is unreadable: {literal(user_message(error))}")
@@ -84,7 +74,7 @@ titles = {} if runs.empty else {i: run_title(n, c) for i, c, n in zip(runs["id"]
 if runs.empty:
     st.info("No runs yet. Score a text on the Token view and it appears here.")
 else:
-    st.dataframe(runs_display(runs), hide_index=True, width="stretch",
+    st.dataframe(listing_display(runs, store), hide_index=True, width="stretch",
                  column_config={"name": st.column_config.TextColumn(width="medium", pinned=True),
                                 "scored by": st.column_config.TextColumn(help="models that gave results in the run",
                                                                         pinned=True)})
@@ -93,8 +83,10 @@ else:
     c1, c2, _ = st.columns([1, 1, 4])
     c1.button("Reload", key="run_reload", on_click=_reload, args=(run_id, titles[run_id]), type="primary",
               icon=":material/restore:", width="stretch")
-    c2.button("Delete", key="run_delete", on_click=_delete, args=(run_id, titles[run_id]), icon=":material/delete:",
-              width="stretch")
+    c2.button("Move to trash", key="run_delete", on_click=move_to_trash, args=(run_id, titles[run_id]),
+              icon=":material/delete:", width="stretch", disabled=not can_change(runs, run_id, store),
+              help="Only its owner can move a run to the trash.")
+trash_section()
 
 shown = current_result()
 if shown is not None and shown.run_id is not None and shown.run_id == st.session_state.get("_runs_shown"):

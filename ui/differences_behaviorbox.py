@@ -12,19 +12,23 @@ from backend.errors import user_message
 from ui import jobs, throughput
 from ui.markdown import literal
 from ui.state import ShownResult
+from ui.user import run_store
 
 FEW_WORDS = 1000  # below this, BehaviorBox rarely finds a feature that passes the selection (see the info)
 KIND = "behaviorbox"
 
 
 def _saved(shown: ShownResult, run_key: str, results: dict) -> Path | None:
-    """The run's folder (None for an unsaved result); a result saved in it goes into results."""
-    folder = None
+    """The run's folder to save a training into (None for an unsaved result, or a colleague's shared run:
+    only its owner may write into it); a result saved with the run goes into results."""
+    folder = writable = None
     if shown.run_id:
         try:
-            folder = R.run_folder_of(shown.run_id)
-        except Exception:  # noqa: BLE001 - deleted meanwhile: train in memory only
-            folder = None
+            store = run_store()
+            folder = R.run_folder_of(shown.run_id, store)
+            writable = R.run_folder_of(shown.run_id, store, write=True)
+        except Exception:  # noqa: BLE001 - deleted meanwhile, or another user's: train in memory only
+            pass
     if run_key not in results and folder is not None:
         try:
             saved = R.load_behaviorbox(folder)
@@ -33,7 +37,18 @@ def _saved(shown: ShownResult, run_key: str, results: dict) -> Path | None:
             saved = None
         if saved is not None:
             results[run_key] = saved
-    return folder
+    return writable
+
+
+def may_save(bb: R.BehaviorBoxResult) -> bool:
+    """Whether this user may write into the run a saved result belongs to (its folder is <run folder>/behaviorbox)."""
+    if bb.folder is None:
+        return False
+    try:
+        run_store().writable_folder(Path(bb.folder).parent.name)
+    except Exception:  # noqa: BLE001 - NotOwner, or the run is gone
+        return False
+    return True
 
 
 def _form(n_usable: int) -> R.BehaviorBoxSettings | None:

@@ -12,6 +12,7 @@ from analysis.schema import to_display_units
 from backend.behaviorbox import run as R
 from backend.errors import user_message
 from ui import downloads
+from ui.differences_behaviorbox import may_save
 from ui.differences_examples import example_rows, fmt
 from ui.differences_run import model_names
 from ui.markdown import literal
@@ -46,7 +47,8 @@ def _describe(bb: R.BehaviorBoxResult, feat: int, examples: pd.DataFrame, spec_s
         with st.spinner(f"{spec.label} is reading 20 examples…", show_time=True):
             text = R.describe_with_model(get_model(spec), examples)
         bb.model_descriptions[feat] = {"text": text, "model": spec.label}
-        R.save_model_descriptions(bb)
+        if may_save(bb):  # a colleague's shared run keeps it in this session only
+            R.save_model_descriptions(bb)
         st.session_state.pop("_diff_sel", None)
         st.rerun()
     except Exception as error:  # noqa: BLE001

@@ -6,11 +6,11 @@ import numpy as np
 import streamlit as st
 
 from backend.errors import user_message
-from backend.store.runs import RunStore
 from ui.markdown import literal
 from ui.runs import load_shown
 from ui.state import ShownResult, as_chosen, current_result, word_probability
 from ui.tables import readable_time
+from ui.user import run_store
 
 CURRENT = "__current__"
 
@@ -23,7 +23,7 @@ def _choices() -> dict[str, str]:
         n = len(shown.pair.texts)
         choices[CURRENT] = f"On screen now: {n} text{'s' if n != 1 else ''} ({shown.labels[0]} vs {shown.labels[1]})"
     try:
-        runs = RunStore().list()
+        runs = run_store().list()  # this user's runs (everyone's when the operator shares them)
     except Exception as error:  # noqa: BLE001 - the run store is optional here
         st.warning(f"Saved runs unavailable: {literal(user_message(error))}")
         return choices

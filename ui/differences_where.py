@@ -14,10 +14,10 @@ import streamlit as st
 from analysis import corpus_ranking as C
 from analysis.corpus_plots import display_values, histogram_bins, measure_histogram
 from backend.errors import user_message
-from backend.store.runs import RunStore
 from ui.links import open_at
 from ui.markdown import literal
 from ui.state import ShownResult
+from ui.user import run_store
 
 LEVELS = {"texts": "Texts", "spans": "Spans (5–20 words)"}
 DIRECTIONS = {"either": "either model", "a": "A better", "b": "B better"}
@@ -32,7 +32,7 @@ def corpus_tables(shown: ShownResult, key: str) -> dict:
         tables, meta = None, None
         if shown.run_id:
             try:
-                store = RunStore()
+                store = run_store()
                 meta = store.optional(shown.run_id).get("text_meta")
                 if not key.endswith("|prefix"):
                     tables = store.ranking(shown.run_id)

@@ -2,7 +2,7 @@
 a "Copy link" box, and opening a run at a text and span in the token view from a click on another page.
 
 A link names a saved run, so it reopens from the run store after a server restart with no model
-loaded. A link is applied once (the parameters the page last wrote are remembered), so later clicks
+loaded, for the run's owner (and everyone when the operator shares runs); a trashed run's link is stale. A link is applied once (the parameters the page last wrote are remembered), so later clicks
 in the page are not undone by the address; a bad or stale link is said on the page and the default
 view is shown. The Differences tab is read from ?tab= by pages/differences.py; units are taken by the
 sidebar, which draws before any page.
@@ -14,6 +14,7 @@ import streamlit as st
 
 from analysis import heatmap
 from backend.errors import user_message
+from backend.store.catalog import NotOwner
 from ui.markdown import literal
 from ui.state import ShownResult, current_result, set_result
 
@@ -54,7 +55,9 @@ def apply_link() -> None:
     if shown is None or shown.run_id != run_id:
         try:
             shown = load_shown(run_id)
-        except Exception as error:  # noqa: BLE001 - RunNotFound (deleted run), a damaged folder
+        except NotOwner:  # the store refused: a colleague's run on a server that does not share runs
+            return _stale(f"run {literal(run_id)} belongs to another user")
+        except Exception as error:  # noqa: BLE001 - RunNotFound (deleted or trashed run), a damaged folder
             return _stale(f"run {literal(run_id)} is not in the run store ({literal(user_message(error))})")
         set_result(shown)
     try:
@@ -111,5 +114,14 @@ def copy_link_box() -> None:
     base = (st.context.url or "").split("?")[0]
     query = urlencode({k: v for k, v in st.query_params.to_dict().items()})
     with st.popover("Copy link", icon=":material/link:"):
-        st.caption("Anyone on this server can open this view (the run is read from the run store; no model is loaded).")
+        st.caption(f"{_who_can_open()} can open this view (the run is read from the run store; no model is loaded).")
         st.code(f"{base}?{query}" if query else base, language=None, wrap_lines=True)
+
+
+def _who_can_open() -> str:
+    from ui.user import operator_settings
+
+    settings = operator_settings()
+    if settings.auth == "none":
+        return "Anyone on this server"
+    return "Anyone signed in to this server" if settings.share_runs else "Only you (runs are not shared on this server)"

@@ -22,6 +22,7 @@ from ui import jobs, throughput
 from ui.jobs import Cancelled, Job
 from ui.markdown import literal
 from ui.state import current_specs
+from ui.user import current_user, operator_settings
 
 NAMES = {"a": "A", "b": "B"}
 KIND = "sample"
@@ -34,10 +35,14 @@ def kept_result() -> UncertaintyResult | None:
     return st.session_state.get(RESULT)
 
 
-def _sample_both(job: Job, specs: dict, prompts: list[str], settings) -> tuple[dict, dict, dict]:
-    """(results, errors, from_store) by side: each model sampled, or answered from the sample store."""
+def _sample_both(job: Job, specs: dict, prompts: list[str], settings,
+                 owner: tuple[str, bool] | None = None) -> tuple[dict, dict, dict]:
+    """(results, errors, from_store) by side: each model sampled, or answered from the sample store.
+    owner: (user, share_runs) of who asked: the store answers from, and saves as, that user's samples."""
     from backend.models import resident
-    from backend.store.samples import cached_sample_prompts
+    from backend.store.samples import SampleStore, cached_sample_prompts
+
+    store = SampleStore(user=owner[0], share=owner[1]) if owner else None
 
     n, rows = len(prompts), settings.n_samples + 1
     job.total = float(len(specs) * n * rows)
@@ -56,7 +61,7 @@ def _sample_both(job: Job, specs: dict, prompts: list[str], settings) -> tuple[d
         started = time.monotonic()
         try:
             results[side], from_store[side] = cached_sample_prompts(
-                spec, load, prompts, settings, model=side, progress=progress)
+                spec, load, prompts, settings, model=side, progress=progress, store=store)
             if not from_store[side]:
                 throughput.record("sample", str(spec), n * rows * settings.max_new_tokens, time.monotonic() - started)
             job.lines.append(f"Model {NAMES[side]} ({spec.label}): "
@@ -71,11 +76,11 @@ def _sample_both(job: Job, specs: dict, prompts: list[str], settings) -> tuple[d
 
 
 def _work(job: Job, specs: dict, prompts: list[str], raw_settings: dict, settings,
-          answers: list[str] | None = None) -> UncertaintyResult | None:
+          answers: list[str] | None = None, owner: tuple[str, bool] | None = None) -> UncertaintyResult | None:
     from backend.models import resident
 
     started = time.monotonic()
-    results, errors, from_store = _sample_both(job, specs, prompts, settings)
+    results, errors, from_store = _sample_both(job, specs, prompts, settings, owner)
     if not results:
         job.error = "; ".join(errors.values())
         return None
@@ -134,8 +139,9 @@ def run_sampling(prompts: list[str], raw_settings: dict, answers: list[str] | No
         estimate = estimate.merge(throughput.estimate("sample", str(spec), tokens))
     n = len(prompts)
     label = f"Sampling {n} prompt{'s' if n != 1 else ''} × {settings.n_samples + 1} answers with both models"
-    return jobs.start_or_ask(KIND, label, lambda job: _work(job, specs, prompts, raw_settings, settings, answers), "samples",
-                             estimate, "This sampling",
+    owner = (current_user(), operator_settings().share_runs)  # read here: the job's thread has no session
+    return jobs.start_or_ask(KIND, label, lambda job: _work(job, specs, prompts, raw_settings, settings, answers, owner),
+                             "samples", estimate, "This sampling",
                              "Prompts already in the sample store take no time.")
 
 

@@ -17,6 +17,7 @@ from ui.markdown import literal
 from ui.scoring_work import NAMES, ScoringOutcome, score_job
 from ui.sidebar import show_device, show_stale_note
 from ui.state import ShownResult, current_specs, set_result
+from ui.user import current_user
 
 KIND = "score"
 
@@ -45,9 +46,10 @@ def run_scoring(texts: list[str], top_k: int = 5, window: int | None = None, tex
     label = f"Scoring {len(texts):,} text{'s' if len(texts) != 1 else ''} ({n_chars:,} characters) with both models"
     # Counted exactly in the job, with each model's own tokenizer once it is loaded, before anything is scored.
     max_tokens = load_settings().max_tokens_per_job
-    return jobs.start_or_ask(KIND, label, lambda job: score_job(job, specs, texts, top_k, window, text_meta, max_tokens),
-                             "characters",
-                             estimate, "This scoring",
+    owner = current_user()  # read here: the job's thread has no session to ask
+    return jobs.start_or_ask(KIND, label,
+                             lambda job: score_job(job, specs, texts, top_k, window, text_meta, max_tokens, owner),
+                             "characters", estimate, "This scoring",
                              "Texts already in the score cache take no time.")
 
 

@@ -91,13 +91,15 @@ def scored_tokens(models: dict, texts: list[str]) -> int:
 
 
 def score_job(job: Job, specs: dict, texts: list[str], top_k: int, window: int | None,
-              text_meta=None, max_tokens: int | None = None) -> ScoringOutcome:
+              text_meta=None, max_tokens: int | None = None, owner: str | None = None) -> ScoringOutcome:
     """Everything the Score button starts; Cancel (via job.report) keeps the chunks already done.
-    max_tokens: the operator's max_tokens_per_job (None: no limit), checked before anything is scored."""
+    max_tokens: the operator's max_tokens_per_job (None: no limit), checked before anything is scored.
+    owner: the user who pressed Score (ui/user.py), recorded with the saved run ("local" when None)."""
     job.note = "Starting the model runtime…"
     from backend.models.resident import get_model
     from backend.scoring.pair import score_models
     from backend.scoring.score import ScoreSettings
+    from backend.store.catalog import LOCAL
     from backend.store.runs import RunStore
 
     settings = ScoreSettings(top_k=top_k, window=window)
@@ -178,7 +180,7 @@ def score_job(job: Job, specs: dict, texts: list[str], top_k: int, window: int |
     meta = None if text_meta is None else text_meta.iloc[: len(outcome.pair.texts)]
     store = None
     try:
-        store = RunStore()
+        store = RunStore(user=owner or LOCAL)
         outcome.run_id = store.save(outcome.pair, str(specs["a"]), str(specs["b"]), saved_settings,
                                     same_vocab=outcome.same_vocab, text_meta=meta)
     except Exception as error:  # noqa: BLE001 - the results still show; only the history misses them

@@ -10,11 +10,11 @@ from __future__ import annotations
 import streamlit as st
 
 from backend.errors import user_message
-from backend.store.runs import RunStore
 from ui.markdown import literal
 from ui.runs import load_shown
 from ui.state import ShownResult, current_specs, set_result
 from ui.tables import run_title
+from ui.user import run_store
 
 INTRO = "Two language models read the same text; each piece is coloured by how surprised the model was."
 
@@ -50,9 +50,12 @@ def offer_last_run() -> None:
     if error:
         st.error(f"Could not reopen the run: {literal(error)}")
     try:
-        runs = RunStore().list()
+        store = run_store()
+        runs = store.list()
     except Exception:  # noqa: BLE001 - the run store is optional here; the Runs page says what is wrong
         return
+    if not runs.empty:
+        runs = runs[runs["owner"] == store.user]  # "your last run": not a colleague's shared one
     if runs.empty:
         return
     last = runs.iloc[0]  # the store lists the newest first

@@ -44,11 +44,13 @@ def load_cached_embeddings(folder: Path | None, key: str, encoder_name: str) -> 
         return None
 
 
-def run_folder_of(run_id: str, store=None) -> Path:
-    """The folder of a saved run (backend.store.runs.RunStore); RunNotFound when there is none."""
+def run_folder_of(run_id: str, store=None, write: bool = False) -> Path:
+    """The folder of a saved run (backend.store.runs.RunStore); RunNotFound when there is none.
+    write: to save a result into it, which only the run's owner may (NotOwner otherwise)."""
     from backend.store.runs import RunStore
 
-    return (store or RunStore()).folder_of(run_id)
+    store = store or RunStore()
+    return store.writable_folder(run_id) if write else store.folder_of(run_id)
 
 
 def _json_default(value):

@@ -21,8 +21,8 @@ import pandas as pd
 
 from analysis import corpus_ranking
 from analysis.pair import PairResult
-from backend.store import topk_columns
-from backend.store.catalog import Catalog
+from backend.store import atomic, topk_columns
+from backend.store.catalog import LOCAL, Catalog
 from backend.store.paths import cache_dir
 
 TABLES = ("tokens", "words", "summary")
@@ -39,8 +39,9 @@ class RunStore(Catalog):
                " n_texts INTEGER, n_tokens INTEGER, size_bytes INTEGER")
     NotFound = RunNotFound
 
-    def __init__(self, root: Path | None = None):
-        super().__init__(Path(root) if root is not None else cache_dir() / "runs")
+    def __init__(self, root: Path | None = None, user: str = LOCAL, share: bool = False):
+        """user: who acts (owns what is saved; "local" without login); share: the operator's share_runs."""
+        super().__init__(Path(root) if root is not None else cache_dir() / "runs", user, share)
 
     def save(self, result: PairResult, model_a: str, model_b: str, settings: dict, name: str = "",
              same_vocab: pd.DataFrame | None = None, text_meta: pd.DataFrame | None = None,
@@ -105,6 +106,26 @@ class RunStore(Catalog):
         texts = pd.read_parquet(folder / "texts.parquet", columns=["text"])["text"].tolist()
         result = PairResult(texts=texts, tokens=pd.DataFrame(index=range(rows("tokens"))), words=None, summary=None)
         return self._row(result, meta["model_a"], meta["model_b"], meta.get("settings") or {}, meta.get("name") or "")
+
+
+_purged: dict[Path, float] = {}  # store root -> when this process last purged its trash
+PURGE_EVERY_S = 3600
+
+
+def purge_trash(days: float, root: Path | None = None, now: float | None = None) -> list[str]:
+    """Delete for good the runs trashed over `days` days ago, at most once an hour per process (the app
+    calls it on every run: a long-running server purges too). Returns the purged ids; never raises."""
+    import time
+
+    store_root = Path(root) if root is not None else cache_dir() / "runs"
+    now = time.time() if now is None else now
+    if now - _purged.get(store_root, float("-inf")) < PURGE_EVERY_S:
+        return []
+    _purged[store_root] = now
+    try:
+        return RunStore(store_root).purge_trash(days, now)
+    except Exception:  # noqa: BLE001 - housekeeping: a failure must not stop the app; next hour tries again
+        return []
 
 
 def _default_name(result: PairResult) -> str:

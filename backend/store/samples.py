@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from analysis.sample_tables import SampleResult
-from backend.store.catalog import Catalog
+from backend.store.catalog import LOCAL, Catalog
 from backend.store.paths import cache_dir
 from backend.models.loading import LoadedModel
 from backend.models.specs import ModelSpec
@@ -39,8 +39,8 @@ class SampleStore(Catalog):
     INDEXES = ("CREATE INDEX IF NOT EXISTS runs_key ON runs (key)",)
     NotFound = SampleRunNotFound
 
-    def __init__(self, root: Path | None = None):
-        super().__init__(Path(root) if root is not None else cache_dir() / "sample_runs")
+    def __init__(self, root: Path | None = None, user: str = LOCAL, share: bool = False):
+        super().__init__(Path(root) if root is not None else cache_dir() / "sample_runs", user, share)
 
     def save(self, result: SampleResult, spec_key: str, prompts: list[str], settings: SampleSettings) -> str:
         key = run_key(spec_key, prompts, settings)
@@ -52,10 +52,11 @@ class SampleStore(Catalog):
     def find(self, spec_key: str, prompts: list[str], settings: SampleSettings) -> str | None:
         """The newest complete run for this request, or None."""
         with self._db() as db:
-            ids = [r[0] for r in db.execute(
-                "SELECT id FROM runs WHERE key = ? ORDER BY created DESC, id DESC", (run_key(spec_key, prompts, settings),)
-            )]
-        return next((i for i in ids if (self.root / i).is_dir()), None)
+            rows = db.execute("SELECT id, owner FROM runs WHERE key = ? ORDER BY created DESC, id DESC",
+                              (run_key(spec_key, prompts, settings),)).fetchall()
+        # A user's samples answer only that user (or everyone, when the operator shares runs).
+        return next((i for i, owner in rows if (self.share or (owner or LOCAL) == self.user)
+                     and (self.root / i).is_dir()), None)
 
     def load(self, run_id: str) -> SampleResult:
         return SampleResult(**self.read_tables(run_id, TABLES))

@@ -1,4 +1,4 @@
-"""The runs page in AppTest: every scoring is listed; reload draws the views without a model; delete."""
+"""The runs page in AppTest: every scoring is listed; reload draws the views without a model; move to the trash."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_reload_without_a_model_and_delete(app, monkeypatch):
     assert maps(at) == scored  # the same views as when it was scored
     assert len(at.dataframe[1].value) == 2  # its summary: one row per model
     at.button(key="run_delete").click().run()
-    assert any(s.value == f"Deleted run “{name}”." for s in at.success)
+    assert any(s.value == f"Moved run “{name}” to the trash." for s in at.success)
     assert list(at.dataframe[0].value["id"]) == [i for i in listing["id"] if i != oldest]
     assert len(maps(at)) == 0  # the deleted run is no longer drawn here
 

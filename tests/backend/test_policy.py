@@ -51,6 +51,8 @@ def test_allowed_models_are_globs_and_switches_can_be_turned_on(tmp_path):
         ("max_upload_mb = 0", "max_upload_mb must be at least 1"),
         ("colour = 'red'", "unknown setting 'colour'"),
         ("auth = 'ldap'", "auth must be 'none' or 'oidc'"),
+        ("share_runs = 1", "share_runs must be true or false"),
+        ("trash_days = 0", "trash_days must be at least 1"),
         ("allowed_models = 'x'", "allowed_models must be a list"),
         ("this is not toml", "not a readable TOML file"),
     ],
