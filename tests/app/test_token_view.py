@@ -7,6 +7,7 @@ from app_helpers import legend, maps, score, visible_text
 
 from analysis import metrics
 from ui.samples import SAMPLES
+from ui.sidebar import control_key
 
 HOSTILE = "Hi <script>alert(1)</script> and <img src=x onerror=alert(1)> end."
 
@@ -75,7 +76,7 @@ def test_recolouring_and_units_never_recompute(app, monkeypatch):
     at.radio(key="tv_colour").set_value("delta").run()
     assert list(maps(at)) == ["duet-map-delta-0"]
     assert "A predicted better" in legend(at)
-    at.segmented_control(key="units").set_value("bits").run()
+    at.segmented_control(key=control_key("units")).set_value("bits").run()
     assert "(bits)" in legend(at)
     at.slider(key="tv_window").set_value(5).run()
     at.radio(key="tv_colour").set_value("surprisal").run()
@@ -181,3 +182,21 @@ def test_model_names_from_typed_paths_are_shown_literally(app, tmp_path):
     assert any(m.value == r"**A · my\*odd\*\$model\$**" for m in at.markdown)
     assert all("*odd*" not in e.value for e in at.error)
     assert any(r"my\*odd\*\$model\$" in e.value for e in at.error)
+
+
+def test_units_and_word_probability_are_drawn_with_the_view(app):
+    """On the token view they sit in the result view's fragment (a pick redraws the views, not the page); on a
+    page without a result view they stay in the sidebar, with the choice made in the view."""
+    at = score(app.run(), "One two three four five six seven.")
+    units, words = control_key("units"), control_key("word_probability")
+    assert {units, words} <= {w.key for w in at.main.segmented_control}
+    assert not at.sidebar.segmented_control
+    at.radio(key="tv_colour").set_value("delta").run()
+    at.segmented_control(key=words).set_value("prefix").run()
+    at.segmented_control(key=units).set_value("bits").run()
+    assert not at.exception, at.exception
+    assert (at.session_state["units"], at.session_state["word_probability"]) == ("bits", "prefix")
+    assert "(bits)" in legend(at)
+    at.switch_page("pages/differences.py").run()
+    assert not at.exception, at.exception
+    assert {w.key: w.value for w in at.sidebar.segmented_control} == {units: "bits", words: "prefix"}
