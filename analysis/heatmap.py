@@ -114,6 +114,17 @@ def hidden(char: str) -> bool:
     return char not in "\n\t\r" and unicodedata.category(char) in ("Cf", "Cc")
 
 
+_LAYOUT = str.maketrans("", "", "\n\t\r")
+
+
+def has_hidden(text: str) -> bool:
+    """Whether any character of text is hidden. Most texts are printable, which str.isprintable checks at C speed
+    (a printable character is neither Cf nor Cc); only the others are looked at one character at a time."""
+    if text.isprintable() or text.translate(_LAYOUT).isprintable():
+        return False
+    return any(hidden(c) for c in text)
+
+
 def code_point(char: str) -> str:
     """U+202E RIGHT-TO-LEFT OVERRIDE: how a tooltip names a hidden character."""
     return f"U+{ord(char):04X} {unicodedata.name(char, 'control character')}"
@@ -121,6 +132,8 @@ def code_point(char: str) -> str:
 
 def show_hidden(text: str) -> str:
     """Plain text with each hidden character replaced by ⟨U+XXXX⟩ (for tooltips: attr() text is bidi-live too)."""
+    if not has_hidden(text):
+        return text
     return "".join(f"⟨U+{ord(c):04X}⟩" if hidden(c) else c for c in text)
 
 
@@ -131,7 +144,7 @@ def visible_piece(piece: str) -> str:
 
 def _escaped_with_marks(piece: str) -> str:
     """piece as escaped HTML, each hidden character drawn as a small boxed code point instead of itself."""
-    if not any(hidden(c) for c in piece):
+    if not has_hidden(piece):
         return html.escape(piece)
     return "".join(f'<span class="duet-ctl">U+{ord(c):04X}</span>' if hidden(c) else html.escape(c) for c in piece)
 
@@ -317,7 +330,7 @@ def render(text: str, cells: list[Cell], scale: Scale, element_id: str = "", max
             # A line break is a prediction too: give it something to colour and hover.
             shown = '<span class="duet-nl">↵</span>' + shown
         tip = show_hidden(cell.tooltip)
-        marks = sorted({c for c in piece if hidden(c)})
+        marks = sorted({c for c in piece if hidden(c)}) if has_hidden(piece) else []
         if marks:
             tip += "\n\nhidden characters here: " + ", ".join(code_point(c) for c in marks)
         classes, ident = "duet-cell", ""

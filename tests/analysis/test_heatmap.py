@@ -338,3 +338,14 @@ def test_tooltips_flip_inside_the_viewport_where_anchor_positioning_exists():
     css = heatmap.CSS
     assert "position-try-fallbacks:flip-inline" in css and "@supports (anchor-name:--a)" in css
     assert "max-width:min(380px,calc(100vw - 16px))" in css
+
+
+def test_the_printable_shortcut_finds_every_hidden_character():
+    """has_hidden skips the per-character look for printable text: it must agree with hidden() on every character."""
+    for code in range(0x30000):
+        char = chr(code)
+        if 0xD800 <= code <= 0xDFFF:
+            continue  # surrogates are not characters of a str read from text
+        assert heatmap.has_hidden(f"a{char}b\n") == heatmap.hidden(char), hex(code)
+    assert not heatmap.has_hidden("plain words,\n\ttabs and line breaks\r\n")
+    assert heatmap.show_hidden("x\u202ey") == "x⟨U+202E⟩y"
