@@ -185,8 +185,8 @@ def test_model_names_from_typed_paths_are_shown_literally(app, tmp_path):
 
 
 def test_units_and_word_probability_are_drawn_with_the_view(app):
-    """On the token view they sit in the result view's fragment (a pick redraws the views, not the page); on a
-    page without a result view they stay in the sidebar, with the choice made in the view."""
+    """On the token view they sit in the result view's fragment (a pick redraws the views, not the page), and
+    the choice outlives the pickers (tests/e2e/test_jobs_browser.py checks that no whole-page run follows)."""
     at = score(app.run(), "One two three four five six seven.")
     units, words = control_key("units"), control_key("word_probability")
     assert {units, words} <= {w.key for w in at.main.segmented_control}
@@ -197,6 +197,10 @@ def test_units_and_word_probability_are_drawn_with_the_view(app):
     assert not at.exception, at.exception
     assert (at.session_state["units"], at.session_state["word_probability"]) == ("bits", "prefix")
     assert "(bits)" in legend(at)
+    # A run that draws no such picker (another page) keeps the choice: the widgets copy it into plain keys.
     at.switch_page("pages/differences.py").run()
     assert not at.exception, at.exception
-    assert {w.key: w.value for w in at.sidebar.segmented_control} == {units: "bits", words: "prefix"}
+    assert (at.session_state["units"], at.session_state["word_probability"]) == ("bits", "prefix")
+    at.switch_page("pages/token_view.py").run()
+    assert {w.key: w.value for w in at.main.segmented_control if w.key in (units, words)} == {
+        units: "bits", words: "prefix"}
