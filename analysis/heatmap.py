@@ -110,6 +110,11 @@ def hidden(char: str) -> bool:
     return char not in "\n\t\r" and unicodedata.category(char) in ("Cf", "Cc")
 
 
+def has_hidden(text: str) -> bool:
+    """Whether text has a hidden character; printable text (neither Cf nor Cc) is ruled out at C speed first."""
+    return not text.replace("\n", "").replace("\t", "").replace("\r", "").isprintable() and any(map(hidden, text))
+
+
 def code_point(char: str) -> str:
     """U+202E RIGHT-TO-LEFT OVERRIDE: how a tooltip names a hidden character."""
     return f"U+{ord(char):04X} {unicodedata.name(char, 'control character')}"
@@ -117,7 +122,7 @@ def code_point(char: str) -> str:
 
 def show_hidden(text: str) -> str:
     """Plain text with each hidden character replaced by ⟨U+XXXX⟩ (for tooltips: attr() text is bidi-live too)."""
-    return "".join(f"⟨U+{ord(c):04X}⟩" if hidden(c) else c for c in text)
+    return "".join(f"⟨U+{ord(c):04X}⟩" if hidden(c) else c for c in text) if has_hidden(text) else text
 
 
 def visible_piece(piece: str) -> str:
@@ -127,7 +132,7 @@ def visible_piece(piece: str) -> str:
 
 def _escaped_with_marks(piece: str) -> str:
     """piece as escaped HTML, each hidden character drawn as a small boxed code point instead of itself."""
-    if not any(hidden(c) for c in piece):
+    if not has_hidden(piece):
         return html.escape(piece)
     return "".join(f'<span class="duet-ctl">U+{ord(c):04X}</span>' if hidden(c) else html.escape(c) for c in piece)
 
@@ -311,7 +316,7 @@ def render(text: str, cells: list[Cell], scale: Scale, element_id: str = "", max
             # A line break is a prediction too: give it something to colour and hover.
             shown = '<span class="duet-nl">↵</span>' + shown
         tip = show_hidden(cell.tooltip)
-        marks = sorted({c for c in piece if hidden(c)})
+        marks = sorted({c for c in piece if hidden(c)}) if has_hidden(piece) else []
         if marks:
             tip += "\n\nhidden characters here: " + ", ".join(code_point(c) for c in marks)
         classes, ident = "duet-cell", ""
@@ -385,18 +390,9 @@ class PairMaps:
         return next((k for k in self.maps if k not in ("a", "b")), None)
 
 
-def pair_heatmaps(
-    text: str,
-    text_id: int,
-    tokens: pd.DataFrame,
-    words: pd.DataFrame,
-    colouring: str,
-    level: str,
-    units: str,
-    labels: tuple[str, str],
-    same_vocab: pd.DataFrame | None = None,
-    focus: tuple[int, int] | None = None,
-) -> PairMaps:
+def pair_heatmaps(text: str, text_id: int, tokens: pd.DataFrame, words: pd.DataFrame, colouring: str, level: str,
+                  units: str, labels: tuple[str, str], same_vocab: pd.DataFrame | None = None,
+                  focus: tuple[int, int] | None = None) -> PairMaps:
     """Heatmaps of one text for both models on one shared scale.
 
     tokens: the combined token table (column "model"); words: the word table.

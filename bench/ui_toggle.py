@@ -139,6 +139,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--words", type=int, default=300)
     parser.add_argument("--embedded", action="store_true", help="the default embedded pair, not the tiny models")
+    parser.add_argument("--score-timeout", type=float, default=600,
+                        help="seconds to wait for the first maps (model loads included; minutes on a busy machine)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -164,7 +166,7 @@ def main() -> None:
                 box.press("Control+Enter")
                 page.wait_for_timeout(700)
                 page.get_by_role("button", name="Score", exact=True).click()
-                page.locator("#duet-map-a-0").wait_for(state="visible", timeout=600_000)
+                page.locator("#duet-map-a-0").wait_for(state="visible", timeout=args.score_timeout * 1000)
                 page.wait_for_timeout(2000)
                 for name_, first, second in TOGGLES:
                     times = [measure(page, runs, how, server.pid) for _ in range(args.repeats) for how in (first, second)]

@@ -46,5 +46,4 @@ if shown is None:
     offer_last_run()
 else:
     st.divider()
-    write_link(shown)  # the address names this view; "Copy link" above the maps
-    render_result(shown, "tv")
+    render_result(shown, "tv", link=write_link)  # the address names this view; "Copy link" above the maps

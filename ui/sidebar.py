@@ -1,4 +1,4 @@
-"""The one shared sidebar: model A and model B pickers, device and dtype in use, units.
+"""The one shared sidebar: model A and model B pickers, device and dtype in use, units where no result view draws them.
 
 It writes the ui/state contract keys ("model_a", "model_b", "units"). A spec
 already in session_state (a test, or an earlier run) seeds the pickers the
@@ -159,25 +159,74 @@ def render_sidebar() -> None:
         linked = st.query_params.get("units")  # a shared link's units (ui/links.py), taken once per link
         if linked in ("bits", "nats") and st.session_state.get("_link_units") != linked:
             st.session_state["units"] = st.session_state["_link_units"] = linked
-        if st.session_state.get("units") not in ("bits", "nats"):
-            st.session_state["units"] = "nats"
-        st.segmented_control(
-            "Units", ["bits", "nats"], key="units", selection_mode="single",
-            help="Surprisal, entropy and divergences in bits (log base 2) or nats (natural log). "
-                 "Switching never recomputes anything.",
-        )
-        if st.session_state.get("word_probability") not in ("corrected", "prefix"):
-            st.session_state["word_probability"] = "corrected"
-        st.segmented_control(
-            "Word probability", ["corrected", "prefix"], key="word_probability", selection_mode="single",
-            help="corrected: the probability that the word ends where it does (Pimentel & Meister 2024's "
-                 "end-of-word correction); prefix: the plain product of its tokens' probabilities, which also "
-                 "counts longer words that start the same way (\" quick\" covers \" quickly\").",
-        )
+        seed_controls()
+        if not _view_draws_units():
+            unit_controls()
         # A slot, not a message: the Score button runs after the sidebar, in the same run, and
         # must be able to take the note back once the result on screen matches the pickers.
         _slots()["stale"] = st.empty()
         show_stale_note()
+
+
+# Pages whose result view (ui/views.py) draws the units and word probability inside its fragment, so that a
+# change redraws only the view, not the page; on the other pages the sidebar draws them.
+VIEW_PAGES = ("token_view.py", "runs.py")
+
+# (state key read by ui/state.py, label, options as shown, default, help)
+CONTROLS = (
+    ("units", "Units", ("bits", "nats"), "nats",
+     "Surprisal, entropy and divergences in bits (log base 2) or nats (natural log). "
+     "Switching never recomputes anything."),
+    ("word_probability", "Word probability", ("corrected", "prefix"), "corrected",
+     "corrected: the probability that the word ends where it does (Pimentel & Meister 2024's "
+     "end-of-word correction); prefix: the plain product of its tokens' probabilities, which also "
+     "counts longer words that start the same way (\" quick\" covers \" quickly\")."),
+)
+
+
+def _view_draws_units() -> bool:
+    """Whether this run's page is one of VIEW_PAGES (st.navigation's choice, read from the run's page registry)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return False
+    manager = ctx.pages_manager
+    page = manager.get_pages().get(manager.current_page_script_hash) or {}
+    return str(page.get("script_path", "")).replace("\\", "/").endswith(tuple(f"pages/{p}" for p in VIEW_PAGES))
+
+
+def control_key(name: str) -> str:
+    """The widget key of a control of CONTROLS (tests set it)."""
+    return f"{name}_control"
+
+
+def unit_controls() -> None:
+    """The units and word probability pickers, in the sidebar or a result view's fragment.
+
+    The widgets copy a pick into the plain keys "units" and "word_probability" that every page reads
+    (ui/state.py): Streamlit drops a widget's key at the end of a run that did not draw the widget (a
+    page without a result view), and the choice must outlive it.
+    """
+    state = st.session_state
+    seed_controls()
+    for name, label, options, _, help_text in CONTROLS:
+        state[control_key(name)] = state[name]
+        st.segmented_control(label, list(options), key=control_key(name), selection_mode="single", help=help_text,
+                             on_change=_picked, args=(name,))
+
+
+def seed_controls() -> None:
+    """Each control's choice in its plain key: the default where none (or an unknown one) is there."""
+    for name, _, options, default, _ in CONTROLS:
+        if st.session_state.get(name) not in options:
+            st.session_state[name] = default
+
+
+def _picked(name: str) -> None:
+    value = st.session_state.get(control_key(name))
+    if value is not None:  # clicked off: the choice stays (the picker shows it again on its next draw)
+        st.session_state[name] = value
 
 
 def show_stale_note() -> None:

@@ -6,6 +6,8 @@ model, so changing a colouring, unit or window is instant.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import streamlit as st
 
 from analysis import heatmap, metrics, plots
@@ -13,7 +15,8 @@ from analysis.summary import corpus_totals
 from ui import calibration_view, downloads
 from ui.focus import focus_span, scroll_to_focus
 from ui.markdown import literal
-from ui.state import ShownResult, units
+from ui.sidebar import unit_controls
+from ui.state import ShownResult, current_result, units
 from ui.tables import summary_display, text_choices
 
 LEVELS = {"tokens": "Tokens (each model's own)", "words": "Words (shared by both)"}
@@ -44,15 +47,28 @@ def _model_error(shown: ShownResult, side: str) -> None:
     st.error(f"Model {name} has no results: {literal(reason)}")
 
 
-def render_result(shown: ShownResult, prefix: str) -> None:
-    """Every view of one result. A view's own controls (colouring, level, rolling window, tab) rerun only that
-    view (st.fragment); the text picker and the sidebar's units and word probability redraw them all."""
-    pair = shown.pair
-    texts = pair.texts
+def render_result(shown: ShownResult, prefix: str, link: Callable[[ShownResult], None] | None = None) -> None:
+    """Every view of one result, in one fragment: the text picker, units and word probability rerun only the
+    views, not the page. A view's own controls (colouring, level, rolling window, tab) rerun only that view
+    (fragments inside it). link: called with the result at the top of each run of the views (ui/links.write_link,
+    so the address follows a text or units pick)."""
     if shown.settings.get("partial"):
         st.warning(f"Partial result: {shown.settings['partial']} were scored by both models before the scoring "
                    "was cancelled. Press **Score** again to finish: the texts done are in the score cache.",
                    icon=":material/hourglass_bottom:")
+    # The session's result is drawn in the word probability picked inside the fragment (ui/state.as_chosen).
+    _views(None if shown is current_result() else shown, prefix, link)
+
+
+@st.fragment
+def _views(fixed: ShownResult | None, prefix: str, link) -> None:
+    """fixed: a result to draw as given; None: the session's result (ui/state.current_result)."""
+    shown = fixed or current_result()  # a pick's callback has already run: the word probability is the new one
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        unit_controls()
+        if link is not None:
+            link(shown)
+    texts = shown.pair.texts
     text_id = 0
     if len(texts) > 1:
         choices = text_choices(texts)

@@ -386,3 +386,14 @@ def test_rank_difference_per_token_when_the_vocabulary_is_shared():
     colours = [c.split("background:", 1)[1].split(";", 1)[0] for c in cells]
     assert colours == [maps.scale.colour(v) for v in expected]
     assert "Rank in A 1 · Rank in B 7" in read(maps.maps["a"]).tips[0]
+
+
+def test_the_printable_shortcut_finds_every_hidden_character():
+    """has_hidden skips the per-character look for printable text: it must agree with hidden() on every character."""
+    for code in range(0x30000):
+        char = chr(code)
+        if 0xD800 <= code <= 0xDFFF:
+            continue  # surrogates are not characters of a str read from text
+        assert heatmap.has_hidden(f"a{char}b\n") == heatmap.hidden(char), hex(code)
+    assert not heatmap.has_hidden("plain words,\n\ttabs and line breaks\r\n")
+    assert heatmap.show_hidden("x\u202ey") == "x⟨U+202E⟩y"

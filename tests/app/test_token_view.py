@@ -7,6 +7,7 @@ from app_helpers import legend, maps, score, visible_text
 
 from analysis import metrics
 from ui.samples import SAMPLES
+from ui.sidebar import control_key
 
 HOSTILE = "Hi <script>alert(1)</script> and <img src=x onerror=alert(1)> end."
 
@@ -75,7 +76,7 @@ def test_recolouring_and_units_never_recompute(app, monkeypatch):
     at.radio(key="tv_colour").set_value("delta").run()
     assert list(maps(at)) == ["duet-map-delta-0"]
     assert "A predicted better" in legend(at)
-    at.segmented_control(key="units").set_value("bits").run()
+    at.segmented_control(key=control_key("units")).set_value("bits").run()
     assert "(bits)" in legend(at)
     at.slider(key="tv_window").set_value(5).run()
     at.radio(key="tv_colour").set_value("surprisal").run()
@@ -198,3 +199,25 @@ def test_rank_difference_colouring_per_word_across_tokenizers(app):
     assert "rank difference log₂(rank B + 1) − log₂(rank A + 1)" in legend(at) and "A ranked it higher" in legend(at)
     assert "rank of the first token: A" in maps(at)["duet-map-rank_diff-0"]
     assert at.radio(key="tv_level").disabled
+
+
+def test_units_and_word_probability_are_drawn_with_the_view(app):
+    """On the token view they sit in the result view's fragment (a pick redraws the views, not the page), and
+    the choice outlives the pickers (tests/e2e/test_jobs_browser.py checks that no whole-page run follows)."""
+    at = score(app.run(), "One two three four five six seven.")
+    units, words = control_key("units"), control_key("word_probability")
+    assert {units, words} <= {w.key for w in at.main.segmented_control}
+    assert not at.sidebar.segmented_control
+    at.radio(key="tv_colour").set_value("delta").run()
+    at.segmented_control(key=words).set_value("prefix").run()
+    at.segmented_control(key=units).set_value("bits").run()
+    assert not at.exception, at.exception
+    assert (at.session_state["units"], at.session_state["word_probability"]) == ("bits", "prefix")
+    assert "(bits)" in legend(at)
+    # A run that draws no such picker (another page) keeps the choice: the widgets copy it into plain keys.
+    at.switch_page("pages/differences.py").run()
+    assert not at.exception, at.exception
+    assert (at.session_state["units"], at.session_state["word_probability"]) == ("bits", "prefix")
+    at.switch_page("pages/token_view.py").run()
+    assert {w.key: w.value for w in at.main.segmented_control if w.key in (units, words)} == {
+        units: "bits", words: "prefix"}

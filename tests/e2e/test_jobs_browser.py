@@ -1,5 +1,5 @@
 """Long work in a real browser: a scoring cancelled midway shows its partial result and the server goes idle;
-a colouring toggle reruns only its fragment, never the whole page."""
+a colouring, units or word-probability toggle reruns only its fragment, never the whole page."""
 
 from __future__ import annotations
 
@@ -128,7 +128,15 @@ def test_toggling_the_colouring_reruns_only_its_view(server, page):
         page.get_by_text(label, exact=True).click()
         page.locator(shown).wait_for(state="visible")
         page.wait_for_timeout(500)
+    # Units and word probability sit in the result view's fragment: the views redraw, the page does not.
+    for name in ("bits", "prefix", "nats", "corrected"):
+        page.get_by_role("radio", name=name, exact=True).click()
+        page.wait_for_timeout(800)
+    page.locator("#duet-map-a-0").wait_for(state="visible")
     page.wait_for_timeout(1000)
-    assert runs["fragment"] >= fragments_before + 3, runs
-    assert runs["full"] == full_before, runs  # no whole-page run: only the maps' fragment reran
+    assert runs["fragment"] >= fragments_before + 7, runs
+    assert runs["full"] == full_before, runs  # no whole-page run: only the views' fragments reran
+    # A page without a result view draws them in the sidebar, with the choice made in the view.
+    page.get_by_role("link", name="Differences").click()
+    page.locator('[data-testid="stSidebar"]').get_by_role("radio", name="nats", exact=True).wait_for(timeout=60_000)
     shot(page, "e2e_jobs_03_toggled")
