@@ -26,6 +26,16 @@ def test_the_example_button_loads_questions_with_answers(app):
     lines = at.text_area(key="unc_text").value.splitlines()
     assert len(lines) >= 30 and all(line.count("\t") == 1 for line in lines)
     assert lines[0] == "What is the capital of France?\tParis"
+    assert at.info[0].value == f"{len(lines)} prompts with gold answers ready: press **Sample and compare**."
+
+
+def test_the_prompt_format_keeps_its_line_break(app):
+    """A one-line input showed the default as "Question: {prompt}Answer:" and lost the break when edited."""
+    at = open_page(app)
+    box = at.text_area(key="unc_format")
+    assert box.value == "Question: {prompt}\nAnswer:"
+    box.input("Q: {prompt}\nA:").run()
+    assert at.text_area(key="unc_format").value == "Q: {prompt}\nA:"
 
 
 def test_estimators_accuracy_and_which_estimator_predicts_errors(app):
