@@ -157,3 +157,14 @@ def test_a_second_scoring_shows_its_progress_and_result(app):
     assert at.session_state["result"].pair.texts == ["Second text, scored after the first."]
     assert at.status[0].label.startswith("Scored in")
     assert at.session_state["_jobs"]["score"].state == "done"
+
+
+def test_no_forced_full_gc_after_each_rerun():
+    """The progress fragment reruns twice a second while a job works; a forced gc.collect(2) after each
+    run held the GIL long enough to starve the job's thread (see .streamlit/config.toml)."""
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False
+    assert jobs.POLL_S <= 1.0  # why the forced collection mattered: it ran this often
