@@ -31,17 +31,21 @@ def _interval(value: float, low: float, high: float) -> str:
     return f"{value:.2f}" + ("" if math.isnan(low) else f" [{low:.2f}, {high:.2f}]")
 
 
-def estimator_grid(evaluation: pd.DataFrame, labels: tuple[str, str]) -> pd.DataFrame:
-    """Estimators × (model A, model B): "AUROC [low, high]" and "PRR [low, high]" as text, one row per estimator."""
+def estimator_grid(evaluation: pd.DataFrame) -> pd.DataFrame:
+    """Estimators × (model A, model B): "AUROC [low, high]" and "PRR [low, high]" as text, one row per estimator.
+
+    Columns are named by the model's letter only: with the labels in them ("AUROC · A · smollm2-135m
+    (bos <|endoftext|>)") the four columns did not fit the page and model B's PRR was cut off.
+    The caption under the table says which model each letter is.
+    """
     rows = []
     for estimator, group in evaluation.groupby("estimator", sort=False):
         row = {"estimator": metrics.get(estimator).label}
-        for side, label in zip("ab", labels):
+        for side in "ab":
             here = group[group["model"] == side]
             r = here.iloc[0] if len(here) else None
-            name = f"{NAMES[side]} · {label}"
-            row[f"AUROC · {name}"] = "—" if r is None else _interval(r.auroc, r.auroc_low, r.auroc_high)
-            row[f"PRR · {name}"] = "—" if r is None else _interval(r.prr, r.prr_low, r.prr_high)
+            row[f"AUROC · {NAMES[side]}"] = "—" if r is None else _interval(r.auroc, r.auroc_low, r.auroc_high)
+            row[f"PRR · {NAMES[side]}"] = "—" if r is None else _interval(r.prr, r.prr_low, r.prr_high)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -94,8 +98,9 @@ def show(result: UncertaintyResult, clusters: Clustered) -> None:
     _accuracy(ev.accuracy_table(per_prompt), result.labels)
     st.markdown("**Which estimator best predicts each model's errors** (highest PRR):")
     best = _best(evaluation, result.labels)
-    st.dataframe(estimator_grid(evaluation, result.labels), hide_index=True, key="unc_eval_table")
-    st.caption(f"Per estimator and model: AUROC (chance 0.5) and PRR (chance 0, oracle 1) of the uncertainty for "
+    st.dataframe(estimator_grid(evaluation), hide_index=True, key="unc_eval_table")
+    st.caption(f"**A** = {literal(result.labels[0])}, **B** = {literal(result.labels[1])}. "
+               f"Per estimator and model: AUROC (chance 0.5) and PRR (chance 0, oracle 1) of the uncertainty for "
                f"the reference answer being wrong, with {ev.LEVEL:.0%} intervals from {ev.N_BOOT} resamples of the "
                f"prompts (seed {ev.SEED}). Graph estimators use a similarity from {clusters.similarity}.")
     curves = {}
