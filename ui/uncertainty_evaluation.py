@@ -63,6 +63,22 @@ def _accuracy(accuracy: pd.DataFrame, labels: tuple[str, str]) -> None:
                        f"{row.sample_accuracy:.0%} of the sampled answers.")
 
 
+def sentence_hints(squad: pd.DataFrame, contains: pd.DataFrame, labels: tuple[str, str]) -> list[str]:
+    """A line per model whose reference answers contain the gold answer far more often than they pass
+    SQuAD's rule: an instruct model answers in sentences ("The capital of France is Paris."), whose token
+    F1 against "Paris" is 0.33, so the default rule calls it 0% accurate while it is mostly right."""
+    lines = []
+    for side, label in zip("ab", labels):
+        strict = squad[squad["model"] == side]["correct"].dropna()
+        loose = contains[contains["model"] == side]["correct"].dropna()
+        n_strict, n_loose = int(strict.sum()), int(loose.sum())
+        if len(loose) and n_loose - n_strict >= max(2, 0.25 * len(loose)):
+            lines.append(f"{NAMES[side]} · {literal(label)}: {n_loose} of {len(loose)} reference answers contain the "
+                         f"gold answer, but only {n_strict} pass exact match / token F1 ≥ 0.5 — it answers in "
+                         "sentences. Choose **the answer contains the gold answer** above to judge it by content.")
+    return lines
+
+
 def _best(evaluation: pd.DataFrame, labels: tuple[str, str]) -> dict[str, str]:
     best = ev.best_estimators(evaluation)
     for side, label in zip("ab", labels):
@@ -96,6 +112,11 @@ def show(result: UncertaintyResult, clusters: Clustered) -> None:
                       lambda: ev.evaluation_table(table, names))
 
     _accuracy(ev.accuracy_table(per_prompt), result.labels)
+    if rule == "squad":
+        contains = memo("correct", (result.id, "contains"),
+                        lambda: corr.correctness(result.samples, result.answers, "contains"))
+        for line in sentence_hints(per_prompt, corr.correctness_table(result.samples, contains), result.labels):
+            st.warning(line, icon=":material/rule:")
     st.markdown("**Which estimator best predicts each model's errors** (highest PRR):")
     best = _best(evaluation, result.labels)
     st.dataframe(estimator_grid(evaluation), hide_index=True, key="unc_eval_table")

@@ -126,3 +126,21 @@ def test_an_uploaded_answer_column_gives_gold_answers(app):
     assert not at.exception, at.exception
     result = at.session_state["unc_result"]
     assert result.prompts == ["What is 1 + 2?", "Name a fruit."] and result.answers == ["3", ""]
+
+
+def test_a_model_that_answers_in_sentences_gets_a_hint():
+    """SQuAD's F1 calls "The capital of France is Paris." wrong against "Paris": the page says so."""
+    import pandas as pd
+
+    from ui.uncertainty_evaluation import sentence_hints
+
+    def table(a, b):
+        return pd.DataFrame({"prompt_id": [0, 1, 2, 3] * 2, "model": ["a"] * 4 + ["b"] * 4,
+                             "correct": [*a, *b]})
+
+    squad = table([0, 0, 0, 1], [1, 1, 0, 0])
+    contains = table([1, 1, 1, 1], [1, 1, 0, 1])
+    lines = sentence_hints(squad, contains, ("small", "base"))
+    assert len(lines) == 1 and lines[0].startswith("A · small: 4 of 4 reference answers contain the gold answer, "
+                                                   "but only 1 pass")
+    assert sentence_hints(squad, squad, ("small", "base")) == []
