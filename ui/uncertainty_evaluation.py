@@ -19,6 +19,7 @@ from ui.markdown import literal
 from ui.uncertainty_clusters import Clustered, clustering_key, memo
 
 NAMES = {"a": "A", "b": "B"}
+ROW_PX = 35  # st.dataframe's row height
 
 
 def has_gold(result: UncertaintyResult) -> bool:
@@ -29,6 +30,11 @@ def _interval(value: float, low: float, high: float) -> str:
     if math.isnan(value):
         return "—"
     return f"{value:.2f}" + ("" if math.isnan(low) else f" [{low:.2f}, {high:.2f}]")
+
+
+def grid_height(n_rows: int) -> int:
+    """Pixels for a table of n_rows and its header with no inner scroll bar."""
+    return ROW_PX * (n_rows + 1) + 3
 
 
 def estimator_grid(evaluation: pd.DataFrame) -> pd.DataFrame:
@@ -119,7 +125,9 @@ def show(result: UncertaintyResult, clusters: Clustered) -> None:
             st.warning(line, icon=":material/rule:")
     st.markdown("**Which estimator best predicts each model's errors** (highest PRR):")
     best = _best(evaluation, result.labels)
-    st.dataframe(estimator_grid(evaluation), hide_index=True, key="unc_eval_table")
+    grid = estimator_grid(evaluation)
+    # Every estimator in view: at the default height the last five rows hid behind a scroll bar.
+    st.dataframe(grid, hide_index=True, key="unc_eval_table", height=grid_height(len(grid)))
     st.caption(f"**A** = {literal(result.labels[0])}, **B** = {literal(result.labels[1])}. "
                f"Per estimator and model: AUROC (chance 0.5) and PRR (chance 0, oracle 1) of the uncertainty for "
                f"the reference answer being wrong, with {ev.LEVEL:.0%} intervals from {ev.N_BOOT} resamples of the "

@@ -78,6 +78,8 @@ def test_estimators_accuracy_and_which_estimator_predicts_errors(app):
     assert any(c.startswith("AUROC · A") for c in grid.columns) and any(c.startswith("PRR · B") for c in grid.columns)
     # Short headers, so all four columns fit the page; the caption says which model each letter is.
     assert list(grid.columns) == ["estimator", "AUROC · A", "PRR · A", "AUROC · B", "PRR · B"]
+    from ui.uncertainty_evaluation import grid_height
+    assert grid_height(len(grid)) >= 35 * (len(grid) + 1)  # every row in view, no inner scroll bar
     assert any(c.value.startswith("**A** = ") and "**B** = " in c.value for c in at.caption)
     assert sum("best is" in m.value for m in at.markdown) == 2
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
