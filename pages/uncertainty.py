@@ -16,7 +16,7 @@ from ui.sampling import kept_result, run_sampling, sampling_area
 from ui.state import current_specs, units
 from ui.uncertainty_clusters import clustered
 from ui.uncertainty_detail import prompt_detail
-from ui.uncertainty_inputs import clustering_from_inputs, prompts_from_inputs, settings_from_inputs
+from ui.uncertainty_inputs import clustering_from_inputs, prompts_from_inputs, settings_from_inputs, waiting_hint
 
 use_router()  # before drawing anything: see ui/router.py
 
@@ -43,7 +43,7 @@ sampling_area()  # the ask before long work, the job's progress and Cancel, how 
 
 result = kept_result()
 if result is None:
-    st.info("Type some questions (one per line) or load the examples, and press **Sample and compare**.")
+    st.info(waiting_hint(prompts, answers))
     st.stop()
 
 st.divider()

@@ -19,6 +19,7 @@ from ui.markdown import literal
 from ui.uncertainty_clusters import Clustered, clustering_key, memo
 
 NAMES = {"a": "A", "b": "B"}
+ROW_PX = 35  # st.dataframe's row height
 
 
 def has_gold(result: UncertaintyResult) -> bool:
@@ -31,17 +32,26 @@ def _interval(value: float, low: float, high: float) -> str:
     return f"{value:.2f}" + ("" if math.isnan(low) else f" [{low:.2f}, {high:.2f}]")
 
 
-def estimator_grid(evaluation: pd.DataFrame, labels: tuple[str, str]) -> pd.DataFrame:
-    """Estimators × (model A, model B): "AUROC [low, high]" and "PRR [low, high]" as text, one row per estimator."""
+def grid_height(n_rows: int) -> int:
+    """Pixels for a table of n_rows and its header with no inner scroll bar."""
+    return ROW_PX * (n_rows + 1) + 3
+
+
+def estimator_grid(evaluation: pd.DataFrame) -> pd.DataFrame:
+    """Estimators × (model A, model B): "AUROC [low, high]" and "PRR [low, high]" as text, one row per estimator.
+
+    Columns are named by the model's letter only: with the labels in them ("AUROC · A · smollm2-135m
+    (bos <|endoftext|>)") the four columns did not fit the page and model B's PRR was cut off.
+    The caption under the table says which model each letter is.
+    """
     rows = []
     for estimator, group in evaluation.groupby("estimator", sort=False):
         row = {"estimator": metrics.get(estimator).label}
-        for side, label in zip("ab", labels):
+        for side in "ab":
             here = group[group["model"] == side]
             r = here.iloc[0] if len(here) else None
-            name = f"{NAMES[side]} · {label}"
-            row[f"AUROC · {name}"] = "—" if r is None else _interval(r.auroc, r.auroc_low, r.auroc_high)
-            row[f"PRR · {name}"] = "—" if r is None else _interval(r.prr, r.prr_low, r.prr_high)
+            row[f"AUROC · {NAMES[side]}"] = "—" if r is None else _interval(r.auroc, r.auroc_low, r.auroc_high)
+            row[f"PRR · {NAMES[side]}"] = "—" if r is None else _interval(r.prr, r.prr_low, r.prr_high)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -57,6 +67,22 @@ def _accuracy(accuracy: pd.DataFrame, labels: tuple[str, str]) -> None:
                       help="Share of prompts whose low-temperature reference answer is correct.")
         column.caption(f"{int(round(row.accuracy * row.n_prompts))} of {row.n_prompts} reference answers correct; "
                        f"{row.sample_accuracy:.0%} of the sampled answers.")
+
+
+def sentence_hints(squad: pd.DataFrame, contains: pd.DataFrame, labels: tuple[str, str]) -> list[str]:
+    """A line per model whose reference answers contain the gold answer far more often than they pass
+    SQuAD's rule: an instruct model answers in sentences ("The capital of France is Paris."), whose token
+    F1 against "Paris" is 0.33, so the default rule calls it 0% accurate while it is mostly right."""
+    lines = []
+    for side, label in zip("ab", labels):
+        strict = squad[squad["model"] == side]["correct"].dropna()
+        loose = contains[contains["model"] == side]["correct"].dropna()
+        n_strict, n_loose = int(strict.sum()), int(loose.sum())
+        if len(loose) and n_loose - n_strict >= max(2, 0.25 * len(loose)):
+            lines.append(f"{NAMES[side]} · {literal(label)}: {n_loose} of {len(loose)} reference answers contain the "
+                         f"gold answer, but only {n_strict} pass exact match / token F1 ≥ 0.5 — it answers in "
+                         "sentences. Choose **the answer contains the gold answer** above to judge it by content.")
+    return lines
 
 
 def _best(evaluation: pd.DataFrame, labels: tuple[str, str]) -> dict[str, str]:
@@ -92,10 +118,18 @@ def show(result: UncertaintyResult, clusters: Clustered) -> None:
                       lambda: ev.evaluation_table(table, names))
 
     _accuracy(ev.accuracy_table(per_prompt), result.labels)
+    if rule == "squad":
+        contains = memo("correct", (result.id, "contains"),
+                        lambda: corr.correctness(result.samples, result.answers, "contains"))
+        for line in sentence_hints(per_prompt, corr.correctness_table(result.samples, contains), result.labels):
+            st.warning(line, icon=":material/rule:")
     st.markdown("**Which estimator best predicts each model's errors** (highest PRR):")
     best = _best(evaluation, result.labels)
-    st.dataframe(estimator_grid(evaluation, result.labels), hide_index=True, key="unc_eval_table")
-    st.caption(f"Per estimator and model: AUROC (chance 0.5) and PRR (chance 0, oracle 1) of the uncertainty for "
+    grid = estimator_grid(evaluation)
+    # Every estimator in view: at the default height the last five rows hid behind a scroll bar.
+    st.dataframe(grid, hide_index=True, key="unc_eval_table", height=grid_height(len(grid)))
+    st.caption(f"**A** = {literal(result.labels[0])}, **B** = {literal(result.labels[1])}. "
+               f"Per estimator and model: AUROC (chance 0.5) and PRR (chance 0, oracle 1) of the uncertainty for "
                f"the reference answer being wrong, with {ev.LEVEL:.0%} intervals from {ev.N_BOOT} resamples of the "
                f"prompts (seed {ev.SEED}). Graph estimators use a similarity from {clusters.similarity}.")
     curves = {}

@@ -13,6 +13,8 @@ import streamlit as st
 from analysis.uncertainty import DEFAULT_ANSWER_THRESHOLD, DEFAULT_DISTANCE_THRESHOLD
 from analysis.uncertainty_correctness import split_gold
 from backend.corpus.inputs import InputError, decode_utf8, read_texts, table_columns
+from ui import jobs
+from ui.sampling import KIND
 
 EXAMPLES = (
     "What is the capital of Australia?\n"
@@ -119,8 +121,10 @@ def settings_from_inputs() -> dict:
         chat = st.checkbox("Use the chat template when the model has one", True, key="unc_chat",
                            help="Instruct models (SmolLM2-Instruct) answer in their chat format; base models "
                                 "(Gemma 270M base) have none and get the prompt format below.")
-        prompt_format = st.text_input("Prompt format for models without a chat template", BASE_FORMAT,
-                                      key="unc_format", help="{prompt} is replaced by each prompt.")
+        # A text area, not a one-line input: the default has a line break before "Answer:", which a one-line
+        # input hides (it showed "{prompt}Answer:") and drops as soon as the user edits the field.
+        prompt_format = st.text_area("Prompt format for models without a chat template", BASE_FORMAT,
+                                     key="unc_format", height=68, help="{prompt} is replaced by each prompt.")
         single_line = st.checkbox("Single-line answers (cut at the first newline)", True, key="unc_single",
                                   help="Short factual answers, as in the semantic-entropy papers.")
     return dict(n_samples=int(n_samples), temperature=float(temperature), top_p=float(top_p),
@@ -157,3 +161,16 @@ def clustering_from_inputs() -> dict:
     with_prompt = c2.checkbox("Judge each answer with its question before it", True, key="unc_nli_prompt")
     return {"method": "nli", "name": name.strip(), "with_prompt": bool(with_prompt),
             "threshold": float(st.session_state.get("unc_threshold", DEFAULT_ANSWER_THRESHOLD))}
+
+
+def waiting_hint(prompts: list[str], answers: list[str] | None) -> str:
+    """What to do next while there is no result yet: the sampling can run for many minutes, and a hint to
+    type questions and press the button would then read as if nothing had started."""
+    if jobs.running(KIND):
+        return "The results appear here when the sampling above finishes (it keeps running if you switch pages)."
+    if jobs.pending(KIND):
+        return "Press **Go on** above to start the sampling, or **Not now**."
+    if prompts:
+        gold = " with gold answers" if answers and any(a.strip() for a in answers) else ""
+        return f"{len(prompts)} prompt{'s' if len(prompts) != 1 else ''}{gold} ready: press **Sample and compare**."
+    return "Type some questions (one per line) or load the examples, and press **Sample and compare**."

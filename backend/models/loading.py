@@ -270,7 +270,15 @@ def fast_tokenizer(folder: str | Path):
             config.update(json.loads((folder / name).read_text()))
     specials = {k: _token_text(config[k]) for k in SPECIAL_TOKEN_KEYS if config.get(k) is not None}
     extra = {k: config[k] for k in ("model_max_length", "padding_side", "clean_up_tokenization_spaces") if k in config}
-    return PreTrainedTokenizerFast(tokenizer_file=str(folder / "tokenizer.json"), **specials, **extra)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_file=str(folder / "tokenizer.json"), **specials, **extra)
+    # The chat template too (save_pretrained writes it to chat_template.jinja): without it an instruct model
+    # is prompted like a base model, and SmolLM2-Instruct then answers with <|im_end|> at once.
+    template = folder / "chat_template.jinja"
+    if template.is_file():
+        tokenizer.chat_template = template.read_text()
+    elif config.get("chat_template"):
+        tokenizer.chat_template = config["chat_template"]
+    return tokenizer
 
 
 def _token_text(value):

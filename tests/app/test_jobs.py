@@ -193,3 +193,14 @@ def test_cancel_of_a_queued_job_ends_it_without_running(monkeypatch):
     assert not job_queue.submit(job, lambda j: pytest.fail("a cancelled job launched"))
     job.cancel()
     assert job.state == "cancelled" and job.finished is not None and job_queue.position(job) is None
+
+
+def test_no_forced_full_gc_after_each_rerun():
+    """The progress fragment reruns twice a second while a job works; a forced gc.collect(2) after each
+    run held the GIL long enough to starve the job's thread (see .streamlit/config.toml)."""
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False
+    assert jobs.POLL_S <= 1.0  # why the forced collection mattered: it ran this often

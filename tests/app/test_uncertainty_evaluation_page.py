@@ -26,6 +26,16 @@ def test_the_example_button_loads_questions_with_answers(app):
     lines = at.text_area(key="unc_text").value.splitlines()
     assert len(lines) >= 30 and all(line.count("\t") == 1 for line in lines)
     assert lines[0] == "What is the capital of France?\tParis"
+    assert at.info[0].value == f"{len(lines)} prompts with gold answers ready: press **Sample and compare**."
+
+
+def test_the_prompt_format_keeps_its_line_break(app):
+    """A one-line input showed the default as "Question: {prompt}Answer:" and lost the break when edited."""
+    at = open_page(app)
+    box = at.text_area(key="unc_format")
+    assert box.value == "Question: {prompt}\nAnswer:"
+    box.input("Q: {prompt}\nA:").run()
+    assert at.text_area(key="unc_format").value == "Q: {prompt}\nA:"
 
 
 def test_estimators_accuracy_and_which_estimator_predicts_errors(app):
@@ -66,6 +76,11 @@ def test_estimators_accuracy_and_which_estimator_predicts_errors(app):
     grid = next(d.value for d in at.dataframe if "estimator" in d.value.columns)
     assert len(grid) >= len(ESTIMATOR_COLUMNS) + 5  # the old estimators and the added ones
     assert any(c.startswith("AUROC · A") for c in grid.columns) and any(c.startswith("PRR · B") for c in grid.columns)
+    # Short headers, so all four columns fit the page; the caption says which model each letter is.
+    assert list(grid.columns) == ["estimator", "AUROC · A", "PRR · A", "AUROC · B", "PRR · B"]
+    from ui.uncertainty_evaluation import grid_height
+    assert grid_height(len(grid)) >= 35 * (len(grid) + 1)  # every row in view, no inner scroll bar
+    assert any(c.value.startswith("**A** = ") and "**B** = " in c.value for c in at.caption)
     assert sum("best is" in m.value for m in at.markdown) == 2
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     curves = next(c for c in charts if "Rejection curves" in c["layout"]["title"]["text"])
@@ -113,3 +128,21 @@ def test_an_uploaded_answer_column_gives_gold_answers(app):
     assert not at.exception, at.exception
     result = at.session_state["unc_result"]
     assert result.prompts == ["What is 1 + 2?", "Name a fruit."] and result.answers == ["3", ""]
+
+
+def test_a_model_that_answers_in_sentences_gets_a_hint():
+    """SQuAD's F1 calls "The capital of France is Paris." wrong against "Paris": the page says so."""
+    import pandas as pd
+
+    from ui.uncertainty_evaluation import sentence_hints
+
+    def table(a, b):
+        return pd.DataFrame({"prompt_id": [0, 1, 2, 3] * 2, "model": ["a"] * 4 + ["b"] * 4,
+                             "correct": [*a, *b]})
+
+    squad = table([0, 0, 0, 1], [1, 1, 0, 0])
+    contains = table([1, 1, 1, 1], [1, 1, 0, 1])
+    lines = sentence_hints(squad, contains, ("small", "base"))
+    assert len(lines) == 1 and lines[0].startswith("A · small: 4 of 4 reference answers contain the gold answer, "
+                                                   "but only 1 pass")
+    assert sentence_hints(squad, squad, ("small", "base")) == []

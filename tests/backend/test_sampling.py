@@ -270,3 +270,22 @@ def test_sampled_statistics_are_the_scorers_to_the_bit(which, request, monkeypat
                                                      recorded, from_logits, from_head):
             assert torch.equal(got_logits, want), name
             assert torch.equal(got_head, want), name
+
+
+def test_a_converted_folder_keeps_its_chat_template(tmp_path):
+    """The fast tokenizer load (tokenizer.json + special tokens) once dropped chat_template.jinja, so the
+    embedded SmolLM2-Instruct got the base-model prompt and answered <|im_end|> at once: empty answers."""
+    from transformers import PreTrainedTokenizerFast
+
+    from backend.models.loading import fast_tokenizer
+    from backend.sampling.prompts import has_chat_template
+    from tiny_models import _byte_level_tokenizer
+
+    template = "{% for m in messages %}<s>{{ m['content'] }} =>{% endfor %}"
+    fast = PreTrainedTokenizerFast(tokenizer_object=_byte_level_tokenizer(300), eos_token="</s>")
+    fast.chat_template = template
+    fast.save_pretrained(tmp_path)
+    assert (tmp_path / "chat_template.jinja").is_file()
+    assert fast_tokenizer(tmp_path).chat_template == template
+    (tmp_path / "chat_template.jinja").unlink()
+    assert not has_chat_template(fast_tokenizer(tmp_path))  # a base model's folder: none
