@@ -108,12 +108,29 @@ def _polarity(answer_words: list[str]) -> str | None:
     return "yes" if "yes" in answer_words else None
 
 
+def _prompt_stems(prompt: str) -> set[str]:
+    return {_stem(w) for w in words(prompt)}
+
+
+def _without(answer_words: list[str], prompt_stems: set[str]) -> list[str]:
+    return [w for w in answer_words if w not in STOP_WORDS and _stem(w) not in prompt_stems]
+
+
+def own_words(prompt: str, text: str) -> list[str]:
+    """Rule 1 alone: text's `words` less function words and the words it repeats from prompt (by crude stem).
+
+    "The capital of France is Paris." to "What is the capital of France?" -> ["paris"];
+    an answer that only restates the question -> [].
+    """
+    return _without(words(text), _prompt_stems(prompt))
+
+
 def answer_parts(prompt: str, answers: Sequence[str]) -> list[str]:
     """The part of each answer to embed for meaning clusters (the module's rules), one per answer."""
-    prompt_stems = {_stem(w) for w in words(prompt)}
+    prompt_stems = _prompt_stems(prompt)
     every = [words(a) for a in answers]
     blank = [not str(a).strip() for a in answers]
-    own = [[w for w in ws if w not in STOP_WORDS and _stem(w) not in prompt_stems] for ws in every]
+    own = [_without(ws, prompt_stems) for ws in every]
     # Rule 4 before rules 2 and 3: an answer made of the prompt's words keeps them, and what every answer
     # repeats of them ("bigger" in "The elephant is bigger." / "The mouse is bigger.") goes next.
     own = [ws or [w for w in all_ws if w not in STOP_WORDS] for ws, all_ws in zip(own, every)]
@@ -136,7 +153,7 @@ def answer_parts(prompt: str, answers: Sequence[str]) -> list[str]:
     polar = is_polar_question(prompt)
     parts = []
     for answer, answer_words, ws, is_blank in zip(answers, every, own, blank):
-        restates = not [w for w in answer_words if w not in STOP_WORDS and _stem(w) not in prompt_stems]
+        restates = not _without(answer_words, prompt_stems)
         if is_blank:
             parts.append("")
         elif polar and (_polarity(answer_words) or restates):

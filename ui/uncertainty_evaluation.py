@@ -71,8 +71,9 @@ def _accuracy(accuracy: pd.DataFrame, labels: tuple[str, str]) -> None:
 
 def sentence_hints(squad: pd.DataFrame, contains: pd.DataFrame, labels: tuple[str, str]) -> list[str]:
     """A line per model whose reference answers contain the gold answer far more often than they pass
-    SQuAD's rule: an instruct model answers in sentences ("The capital of France is Paris."), whose token
-    F1 against "Paris" is 0.33, so the default rule calls it 0% accurate while it is mostly right."""
+    a SQuAD rule: long answers ("Paris is the capital and largest city of France, known for ...") fail
+    token F1 ≥ 0.5 against "Paris" even after the question's words are removed, and under SQuAD as
+    published so does "The capital of France is Paris." (F1 0.33)."""
     lines = []
     for side, label in zip("ab", labels):
         strict = squad[squad["model"] == side]["correct"].dropna()
@@ -80,8 +81,8 @@ def sentence_hints(squad: pd.DataFrame, contains: pd.DataFrame, labels: tuple[st
         n_strict, n_loose = int(strict.sum()), int(loose.sum())
         if len(loose) and n_loose - n_strict >= max(2, 0.25 * len(loose)):
             lines.append(f"{NAMES[side]} · {literal(label)}: {n_loose} of {len(loose)} reference answers contain the "
-                         f"gold answer, but only {n_strict} pass exact match / token F1 ≥ 0.5 — it answers in "
-                         "sentences. Choose **the answer contains the gold answer** above to judge it by content.")
+                         f"gold answer, but only {n_strict} pass exact match / token F1 ≥ 0.5 — its answers are "
+                         "long. Choose **the answer contains the gold answer** above to judge it by content.")
     return lines
 
 
@@ -107,9 +108,15 @@ def show(result: UncertaintyResult, clusters: Clustered) -> None:
                 "press **Load example questions with answers**.")
         return
     rule = st.radio("An answer is correct when", list(corr.RULES), format_func=corr.RULES.get, key="unc_rule",
-                    horizontal=True, help="SQuAD's rule suits short answers; a sentence that contains the right "
-                                          "name fails its F1 ≥ 0.5, so 'contains' is offered for chatty models.")
-    correct = memo("correct", (result.id, rule), lambda: corr.correctness(result.samples, result.answers, rule))
+                    horizontal=True,
+                    help="The default scores the part of the answer that answers the question: the words it "
+                         "repeats from the question are removed first, so \"The capital of France is Paris.\" "
+                         "is right against \"Paris\" and \"The capital of Australia is Sydney.\" stays wrong "
+                         "against \"Canberra\"; the whole answer is also tried. SQuAD as published scores the "
+                         "whole answer only, which calls such sentences wrong (F1 0.33). 'Contains' accepts any "
+                         "answer with the gold in it, however long.")
+    correct = memo("correct", (result.id, rule),
+                   lambda: corr.correctness(result.samples, result.answers, rule, result.prompts))
     per_prompt = corr.correctness_table(result.samples, correct)
     table = clusters.summary.assign(model=clusters.summary["model"].astype(str)).merge(
         per_prompt, on=["prompt_id", "model"], how="left")
@@ -118,7 +125,7 @@ def show(result: UncertaintyResult, clusters: Clustered) -> None:
                       lambda: ev.evaluation_table(table, names))
 
     _accuracy(ev.accuracy_table(per_prompt), result.labels)
-    if rule == "squad":
+    if rule != "contains":
         contains = memo("correct", (result.id, "contains"),
                         lambda: corr.correctness(result.samples, result.answers, "contains"))
         for line in sentence_hints(per_prompt, corr.correctness_table(result.samples, contains), result.labels):

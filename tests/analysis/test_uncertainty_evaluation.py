@@ -33,7 +33,7 @@ def test_squad_normalisation_exact_match_and_f1():
 
 def test_is_correct_rules_and_alternatives():
     assert corr.is_correct("The capital is Canberra.", "Canberra") == 1.0  # F1 = 0.5 passes
-    assert corr.is_correct("Canberra is the capital of Australia.", "Canberra") == 0.0  # F1 1/3
+    assert corr.is_correct("Canberra is the capital of Australia.", "Canberra", "squad-plain") == 0.0  # F1 1/3
     assert corr.is_correct("Canberra is the capital of Australia.", "Canberra", "contains") == 1.0
     assert corr.is_correct("Sydney", "Canberra", "contains") == 0.0
     assert corr.is_correct("Mary Shelley", "Shelley | Mary Wollstonecraft Shelley") == 1.0
@@ -42,6 +42,66 @@ def test_is_correct_rules_and_alternatives():
     assert math.isnan(corr.is_correct("Paris", float("nan")))
     with pytest.raises(ValueError, match="unknown correctness rule"):
         corr.is_correct("a", "a", "fuzzy")
+
+
+CAPITAL = "What is the capital of France?"
+SPIDER = "How many legs does a spider have?"
+
+
+def test_the_default_rule_scores_the_part_that_answers_the_question():
+    """SQuAD's test on the answer less the question's words; SQuAD as published stays available."""
+    right = [  # (question, answer, gold): right under the default, wrong under squad-plain (F1 < 0.5)
+        (CAPITAL, "The capital of France is Paris.", "Paris"),
+        ("What is the capital of Australia?", "Canberra is the capital city of Australia.", "Canberra"),
+        (SPIDER, "It has 8 legs.", "8"),
+        (SPIDER, "A spider has eight legs.", "8"),  # number words are digits on both sides
+        (SPIDER, "Spiders have 8 legs.", "eight"),
+        ("What is the largest ocean on Earth?", "The largest ocean on Earth is the Pacific Ocean.", "Pacific Ocean"),
+        ("Who wrote the play Romeo and Juliet?", "Romeo and Juliet was written by William Shakespeare.",
+         "William Shakespeare"),
+        ("In what year did the Berlin Wall fall?", "The Berlin Wall fell in 1989.", "1989"),
+        ("What is the chemical symbol for gold?", "The chemical symbol for gold is Au.", "Au | Aurum"),
+    ]
+    for question, answer, gold in right:
+        assert corr.is_correct(answer, gold, "squad", question) == 1.0, (answer, gold)
+        assert corr.is_correct(answer, gold, "squad-plain", question) == 0.0, (answer, gold)
+    wrong = [  # wrong under every squad rule, whatever the question words add
+        ("What is the capital of Australia?", "The capital of Australia is Sydney.", "Canberra"),
+        ("What is the capital of Australia?", "The capital of Australia.", "Canberra"),  # only restates it
+        (CAPITAL, "What is the capital of France?", "Paris"),
+        (SPIDER, "A spider has six legs.", "8 | eight"),
+        ("In what year did the Berlin Wall fall?", "The Berlin Wall fell in 1991.", "1989"),
+        (CAPITAL, "Paris is the capital and largest city of France, known for its art and the Eiffel Tower.",
+         "Paris"),  # too long: F1 < 0.5 even without the question's words ("contains" takes it)
+    ]
+    for question, answer, gold in wrong:
+        assert corr.is_correct(answer, gold, "squad", question) == 0.0, (answer, gold)
+        assert corr.is_correct(answer, gold, "squad-plain", question) == 0.0, (answer, gold)
+    assert corr.is_correct(wrong[-1][1], "Paris", "contains") == 1.0
+    # A short answer never loses: the whole answer is tried too, also when the gold is made of the
+    # question's words (the part is then empty).
+    assert corr.is_correct("Paris", "Paris", "squad", CAPITAL) == 1.0
+    assert corr.is_correct("The elephant.", "elephant", "squad", "Which is bigger, an elephant or a mouse?") == 1.0
+    assert math.isnan(corr.is_correct("Paris", "", "squad", CAPITAL))  # no gold: unknown, not wrong
+    # The question is what gets removed, not the template the model saw.
+    assert corr.answer_core(CAPITAL, "The capital of France is Paris.") == "paris"
+    assert corr.answer_core(CAPITAL, "The capital of France.") == ""
+    assert corr.answer_core("", "The answer is Paris.") == "paris"  # function words go even with no question
+
+
+def test_correctness_takes_the_questions():
+    samples = pd.DataFrame({
+        "prompt_id": [0, 0, 1, 1],
+        "model": pd.array(["a"] * 4, dtype="string"),
+        "is_reference": [False, True, False, True],
+        "text": [" The capital of France is Paris.", "Lyon is the capital of France.", "It has 8 legs.", "Eight."],
+    })
+    gold = ["Paris", "eight | 8"]
+    assert list(corr.correctness(samples, gold, "squad", [CAPITAL, SPIDER])) == [1.0, 0.0, 1.0, 1.0]
+    assert list(corr.correctness(samples, gold, "squad", {0: CAPITAL, 1: SPIDER})) == [1.0, 0.0, 1.0, 1.0]
+    assert list(corr.correctness(samples, gold, "squad-plain", [CAPITAL, SPIDER])) == [0.0, 0.0, 0.0, 1.0]
+    assert list(corr.correctness(samples, gold, "contains")) == [1.0, 0.0, 1.0, 1.0]
+    assert set(corr.RULES) == {"squad", "squad-plain", "contains"} and list(corr.RULES)[0] == "squad"
 
 
 def test_split_gold():
@@ -73,7 +133,7 @@ def test_the_example_questions_file():
     assert frame["text"].is_unique and not frame["text"].str.contains("\t").any()
     for answer in frame["answer"]:  # every gold answer is correct against itself under both rules
         first = corr.gold_alternatives(answer)[0]
-        assert corr.is_correct(first, answer) == 1.0 and corr.is_correct(first, answer, "contains") == 1.0
+        assert all(corr.is_correct(first, answer, rule) == 1.0 for rule in corr.RULES)
 
 
 # --- AUROC, PRR, curves ------------------------------------------------------------------------------
