@@ -88,9 +88,11 @@ def test_estimators_accuracy_and_which_estimator_predicts_errors(app):
     labels = [b.label for b in at.get("download_button")]
     assert "duet-estimator-evaluation.csv" in labels and "duet-answers-correctness.csv" in labels
 
-    # The other rule redraws from the kept samples.
-    at.radio(key="unc_rule").set_value("contains").run()
-    assert not at.exception, at.exception
+    # The other rules redraw from the kept samples.
+    assert at.radio(key="unc_rule").options[0].startswith("exact match or token F1 ≥ 0.5, after removing")
+    for rule in ("squad-plain", "contains"):
+        at.radio(key="unc_rule").set_value(rule).run()
+        assert not at.exception, at.exception
 
 
 def test_graph_estimators_use_nli_probabilities_when_clustering_by_nli(app, tmp_path):
