@@ -81,8 +81,8 @@ def sentence_hints(squad: pd.DataFrame, contains: pd.DataFrame, labels: tuple[st
         n_strict, n_loose = int(strict.sum()), int(loose.sum())
         if len(loose) and n_loose - n_strict >= max(2, 0.25 * len(loose)):
             lines.append(f"{NAMES[side]} · {literal(label)}: {n_loose} of {len(loose)} reference answers contain the "
-                         f"gold answer, but only {n_strict} pass exact match / token F1 ≥ 0.5 — its answers are "
-                         "long. Choose **the answer contains the gold answer** above to judge it by content.")
+                         f"gold answer, but only {n_strict} pass the rule chosen above (token F1 ≥ 0.5 favours short "
+                         "answers) — its answers are long, or cut off by the token limit. Choose **the answer contains the gold answer** above to judge it by content.")
     return lines
 
 
