@@ -86,8 +86,11 @@ def scatter_a_vs_b(wide: pd.DataFrame, metric: str, labels: tuple[str, str], uni
     fig.update_layout(
         template=TEMPLATE, height=460, margin=dict(l=60, r=20, t=40, b=50),
         title=dict(text=f"{html.escape(title)}: one point per prompt", font=dict(size=14)),
-        xaxis=dict(title=f"{a_label} (A)", range=[low, top], zeroline=False),
-        yaxis=dict(title=f"{b_label} (B)", range=[low, top], zeroline=False, scaleanchor="x", scaleratio=1),
+        # constrain="domain": equal scales shrink the wider axis's plot area instead of widening its range
+        # (without it a wide page showed x from −1 to 3 around data in 0.9–1.7).
+        xaxis=dict(title=f"{a_label} (A)", range=[low, top], zeroline=False, constrain="domain"),
+        yaxis=dict(title=f"{b_label} (B)", range=[low, top], zeroline=False, scaleanchor="x", scaleratio=1,
+                   constrain="domain"),
     )
     return fig
 

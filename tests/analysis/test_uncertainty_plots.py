@@ -31,3 +31,12 @@ def test_scatter_reaches_below_zero():
     positive = scatter_a_vs_b(wide.assign(semantic_volume_a=[1.0, 2.0], semantic_volume_b=[0.5, 3.0]),
                               "semantic_volume", ("A", "B"), "nats")
     assert positive.layout.xaxis.range[0] == 0  # non-negative metrics keep their axes from 0
+
+
+def test_scatter_keeps_its_range_on_a_wide_page():
+    """Equal scales on a plot wider than tall: plotly widens the x range unless the axes shrink their domain."""
+    wide = pd.DataFrame({"prompt_id": [0, 1], "prompt": ["p", "q"], "semantic_entropy_a": [0.9, 1.7],
+                         "semantic_entropy_b": [1.0, 1.6]})
+    fig = scatter_a_vs_b(wide, "semantic_entropy", ("A", "B"), "nats")
+    assert fig.layout.yaxis.scaleanchor == "x"
+    assert fig.layout.xaxis.constrain == "domain" and fig.layout.yaxis.constrain == "domain"
